@@ -1,0 +1,58 @@
+"""Named permissions and the one table that grants them to roles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from zapora.auth.models import Role
+
+
+class Permission(StrEnum):
+    STORES_READ = "stores:read"
+    STORES_WRITE = "stores:write"
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_CREATE = "orders:create"
+    ORDERS_UPDATE = "orders:update"
+    INBOX_READ = "inbox:read"
+    STAFF_MANAGE = "staff:manage"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.PLATFORM_ADMIN: frozenset(Permission),
+    Role.STORE_MANAGER: frozenset(
+        {
+            Permission.STORES_READ,
+            Permission.STORES_WRITE,
+            Permission.CATALOG_READ,
+            Permission.CATALOG_WRITE,
+            Permission.ORDERS_READ,
+            Permission.ORDERS_CREATE,
+            Permission.ORDERS_UPDATE,
+            Permission.INBOX_READ,
+            Permission.STAFF_MANAGE,
+        }
+    ),
+    Role.STORE_STAFF: frozenset(
+        {
+            Permission.STORES_READ,
+            Permission.CATALOG_READ,
+            Permission.CATALOG_WRITE,
+            Permission.ORDERS_READ,
+            Permission.ORDERS_CREATE,
+            Permission.ORDERS_UPDATE,
+            Permission.INBOX_READ,
+        }
+    ),
+    Role.COURIER: frozenset(
+        {Permission.STORES_READ, Permission.ORDERS_READ, Permission.ORDERS_UPDATE}
+    ),
+}
+
+
+def has_permission(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False

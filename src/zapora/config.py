@@ -1,0 +1,104 @@
+"""Settings read from the environment, every variable prefixed ``ZAPORA_``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0000"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class WhatsAppTransport(StrEnum):
+    CLOUD = "cloud"
+    LOG = "log"
+
+
+class Settings(BaseSettings):
+    """Service configuration; embedded defaults need no servers."""
+
+    model_config = SettingsConfigDict(env_prefix="ZAPORA_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means a SQLite file in the working folder.",
+    )
+    sqlite_path: Path = Path("zapora.db")
+    redis_url: str = ""
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    jwt_issuer: str = "zapora"
+    jwt_audience: str = "zapora-api"
+    log_level: str = "INFO"
+    log_json: bool | None = None
+
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com/v23.0"
+    whatsapp_transport: WhatsAppTransport | None = None
+    whatsapp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    conversation_ttl_minutes: int = Field(default=60, ge=1)
+    inbox_max_attempts: int = Field(default=5, ge=1)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    outbox_lease_seconds: int = Field(default=60, ge=5)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    run_worker_in_process: bool | None = None
+    idempotency_key_hours: int = Field(default=24, ge=1)
+
+    @model_validator(mode="after")
+    def _reject_placeholder_secret(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            key = self.secret_key.get_secret_value()
+            if key == DEVELOPMENT_SECRET_KEY or len(key) < 32:
+                raise ValueError(
+                    "ZAPORA_SECRET_KEY must be at least 32 random characters in production; "
+                    "generate one with: "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_transport(self) -> WhatsAppTransport:
+        """Return the outbound transport: ``cloud`` needs an explicit choice."""
+        return self.whatsapp_transport or WhatsAppTransport.LOG
+
+    @property
+    def worker_in_process(self) -> bool:
+        """Return whether ``serve`` runs the sender itself (the embedded default)."""
+        if self.run_worker_in_process is not None:
+            return self.run_worker_in_process
+        return self.is_sqlite
+
+    @property
+    def logs_as_json(self) -> bool:
+        if self.log_json is not None:
+            return self.log_json
+        return self.environment is Environment.PRODUCTION
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

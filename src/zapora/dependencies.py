@@ -1,0 +1,89 @@
+"""Request-scoped dependencies: settings, the unit of work, the caller and their store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapora.auth.models import Role, User
+from zapora.auth.permissions import Permission, has_permission
+from zapora.auth.tokens import decode_access_token
+from zapora.config import Settings
+from zapora.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from zapora.stores.models import Store
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield the request's session: commit after the route returns, roll back if it raises."""
+    async with request.app.state.session_factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    if not token:
+        raise AuthenticationError(
+            "This route needs a bearer token.",
+            fix="log in at /api/v1/auth/login and send 'Authorization: Bearer <token>'",
+        )
+    claims = decode_access_token(settings, token)
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationError("The user of this token is disabled or gone.", fix="log in again")
+    if user.role != claims.role:
+        raise AuthenticationError("The user's role changed since login.", fix="log in again")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require(permission: Permission) -> Callable[[User], Awaitable[User]]:
+    """Build a dependency that returns the caller when their role grants ``permission``."""
+
+    async def _check(user: CurrentUser) -> User:
+        if not has_permission(user.role, permission):
+            raise PermissionDeniedError(
+                f"Your role '{user.role}' lacks the permission '{permission.value}'.",
+                fix="ask a store manager for a role that grants it",
+            )
+        return user
+
+    return _check
+
+
+def can_access_store(user: User, store_id: uuid.UUID) -> bool:
+    return user.role == Role.PLATFORM_ADMIN.value or user.store_id == store_id
+
+
+async def load_store_for(session: AsyncSession, user: User, store_id: uuid.UUID) -> Store:
+    """Return the store when the caller belongs to it; any other store is a 404."""
+    store = await session.get(Store, store_id)
+    if store is None or not can_access_store(user, store_id):
+        raise NotFoundError(f"Store {store_id} not found.", field="store_id")
+    return store

@@ -1,0 +1,29 @@
+"""Import every table so that Alembic and the tests see the whole schema."""
+
+from zapora.auth.models import User
+from zapora.catalog.models import Category, Item, Option, OptionGroup
+from zapora.customers.models import Customer, CustomerAddress
+from zapora.db import Base
+from zapora.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine
+from zapora.outbox.models import OutboxMessage
+from zapora.stores.models import Store
+from zapora.whatsapp.models import Conversation, InboundMessage
+
+__all__ = [
+    "Base",
+    "Category",
+    "Conversation",
+    "Customer",
+    "CustomerAddress",
+    "IdempotencyKey",
+    "InboundMessage",
+    "Item",
+    "Option",
+    "OptionGroup",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OutboxMessage",
+    "Store",
+    "User",
+]

@@ -1,0 +1,131 @@
+"""Orders, their lines, their status history and idempotency keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from zapora.db import Base, Timestamps, UUIDPrimaryKey, utcnow
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    ACCEPTED = "accepted"
+    PREPARING = "preparing"
+    READY = "ready"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    PICKED_UP = "picked_up"
+    CANCELLED = "cancelled"
+
+
+class Fulfilment(StrEnum):
+    DELIVERY = "delivery"
+    PICKUP = "pickup"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CARD_ON_DELIVERY = "card_on_delivery"
+    PIX = "pix"
+
+
+class OrderSource(StrEnum):
+    WHATSAPP = "whatsapp"
+    STAFF = "staff"
+
+
+class ActorType(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class Order(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("store_id", "number"),)
+
+    store_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column()
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    customer_name: Mapped[str | None] = mapped_column(String(256))
+    customer_phone: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), default=OrderStatus.PLACED.value, index=True)
+    fulfilment: Mapped[str] = mapped_column(String(16))
+    address_text: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column()
+    longitude: Mapped[float | None] = mapped_column()
+    payment_method: Mapped[str] = mapped_column(String(32))
+    change_for: Mapped[int | None] = mapped_column()
+    notes: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column()
+    delivery_fee: Mapped[int] = mapped_column()
+    total: Mapped[int] = mapped_column()
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", lazy="raise", order_by="OrderLine.position"
+    )
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", lazy="raise", order_by="OrderEvent.created_at"
+    )
+
+
+class OrderLine(UUIDPrimaryKey, Base):
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column()
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(120))
+    # Item price plus the chosen options' prices, copied when the order is placed.
+    unit_price: Mapped[int] = mapped_column()
+    quantity: Mapped[int] = mapped_column()
+    line_total: Mapped[int] = mapped_column()
+    options: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    notes: Mapped[str | None] = mapped_column(String(500))
+
+    order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
+
+
+class OrderEvent(UUIDPrimaryKey, Base):
+    __tablename__ = "order_events"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events", lazy="raise")
+
+
+class IdempotencyKey(UUIDPrimaryKey, Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("store_id", "key"),)
+
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,136 @@
+"""Server-side prices: every amount of an order comes from the catalog, never the request."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from zapora.catalog.models import Item, OptionGroup
+from zapora.errors import InvalidInputError
+from zapora.orders.errors import ItemUnavailableError
+
+MAX_QUANTITY = 99
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    item_id: uuid.UUID
+    quantity: int
+    option_ids: Sequence[uuid.UUID] = ()
+    notes: str | None = None
+
+
+@dataclass
+class PricedLine:
+    item_id: uuid.UUID
+    name: str
+    unit_price: int
+    quantity: int
+    options: list[dict[str, Any]] = field(default_factory=list)
+    notes: str | None = None
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+async def load_items(
+    session: AsyncSession, store_id: uuid.UUID, item_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Item]:
+    """Load a store's items with their option groups and options, keyed by id."""
+    if not item_ids:
+        return {}
+    rows = await session.scalars(
+        select(Item)
+        .where(Item.store_id == store_id, Item.id.in_(item_ids))
+        .options(selectinload(Item.option_groups).selectinload(OptionGroup.options))
+    )
+    return {item.id: item for item in rows}
+
+
+def price_line(item: Item, line: LineRequest, prefix: str) -> PricedLine:
+    """Check one line against its item's option rules and return it priced."""
+    if not item.is_available:
+        raise ItemUnavailableError(
+            f"'{item.name}' is unavailable right now.",
+            field=f"{prefix}.item_id",
+            fix="remove this item or choose another",
+        )
+    if not 1 <= line.quantity <= MAX_QUANTITY:
+        raise InvalidInputError(
+            f"Quantity {line.quantity} is out of range.",
+            field=f"{prefix}.quantity",
+            fix=f"send a quantity from 1 to {MAX_QUANTITY}",
+        )
+    if len(set(line.option_ids)) != len(line.option_ids):
+        raise InvalidInputError(
+            "An option is chosen twice.", field=f"{prefix}.option_ids", fix="send each option once"
+        )
+    chosen = set(line.option_ids)
+    options: list[dict[str, Any]] = []
+    unit_price = item.price
+    for group in item.option_groups:
+        picked = [option for option in group.options if option.id in chosen]
+        chosen -= {option.id for option in picked}
+        if not group.min_choices <= len(picked) <= group.max_choices:
+            raise InvalidInputError(
+                f"'{group.name}' needs {group.min_choices} to {group.max_choices} choices "
+                f"and got {len(picked)}.",
+                field=f"{prefix}.option_ids",
+                fix=f"choose between {group.min_choices} and {group.max_choices} of '{group.name}'",
+            )
+        for option in picked:
+            if not option.is_available:
+                raise ItemUnavailableError(
+                    f"The option '{option.name}' is unavailable right now.",
+                    field=f"{prefix}.option_ids",
+                    fix="choose another option",
+                )
+            unit_price += option.price
+            options.append(
+                {
+                    "option_id": str(option.id),
+                    "group": group.name,
+                    "name": option.name,
+                    "price": option.price,
+                }
+            )
+    if chosen:
+        unknown = ", ".join(sorted(str(option_id) for option_id in chosen))
+        raise InvalidInputError(
+            f"Options {unknown} do not belong to '{item.name}'.",
+            field=f"{prefix}.option_ids",
+            fix="send option ids from this item's option groups",
+        )
+    return PricedLine(
+        item_id=item.id,
+        name=item.name,
+        unit_price=unit_price,
+        quantity=line.quantity,
+        options=options,
+        notes=line.notes,
+    )
+
+
+async def price_lines(
+    session: AsyncSession, store_id: uuid.UUID, lines: Sequence[LineRequest]
+) -> list[PricedLine]:
+    items = await load_items(session, store_id, {line.item_id for line in lines})
+    priced = []
+    for index, line in enumerate(lines):
+        prefix = f"lines[{index}]"
+        item = items.get(line.item_id)
+        if item is None:
+            raise InvalidInputError(
+                f"Item {line.item_id} not found in this store.",
+                field=f"{prefix}.item_id",
+                fix="send an item id from this store's menu",
+            )
+        priced.append(price_line(item, line, prefix))
+    return priced

@@ -1,0 +1,53 @@
+"""Migrations build the whole schema from an empty database on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from sqlalchemy import inspect
+
+from tests.conftest import POSTGRES_ADMIN_DSN, _admin_execute, _postgres_url, _unavailable
+from zapora.db import create_engine
+from zapora.migrate import current_revision, head_revision, upgrade_to_head
+from zapora.models import Base
+
+
+async def _table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+def test_sqlite_upgrade_from_empty(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    upgrade_to_head(url)
+    tables = asyncio.run(_table_names(url))
+    assert set(Base.metadata.tables) <= tables
+    assert asyncio.run(current_revision(url)) == head_revision()
+
+
+def test_postgres_upgrade_from_empty():
+    name = f"zapora_mig_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        _unavailable(f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable: {exc}")
+    url = _postgres_url(name)
+    try:
+        upgrade_to_head(url)
+        tables = asyncio.run(_table_names(url))
+        assert set(Base.metadata.tables) <= tables
+        assert asyncio.run(current_revision(url)) == head_revision()
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.mark.parametrize("table", sorted(Base.metadata.tables))
+def test_model_table_in_schema(table, sqlite_url):
+    assert table in asyncio.run(_table_names(sqlite_url))
