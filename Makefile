@@ -19,10 +19,21 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# `make run` turns the webhook on and sends the bot's replies to the `zapora chat` simulator.
+# Each value can be overridden from the environment or the command line.
+ZAPORA_WHATSAPP_APP_SECRET ?= demo-app-secret
+ZAPORA_WHATSAPP_VERIFY_TOKEN ?= demo-verify-token
+ZAPORA_WHATSAPP_TRANSPORT ?= cloud
+ZAPORA_WHATSAPP_API_BASE_URL ?= http://127.0.0.1:8001
+DEMO_ENV = ZAPORA_WHATSAPP_APP_SECRET='$(ZAPORA_WHATSAPP_APP_SECRET)' \
+	ZAPORA_WHATSAPP_VERIFY_TOKEN='$(ZAPORA_WHATSAPP_VERIFY_TOKEN)' \
+	ZAPORA_WHATSAPP_TRANSPORT='$(ZAPORA_WHATSAPP_TRANSPORT)' \
+	ZAPORA_WHATSAPP_API_BASE_URL='$(ZAPORA_WHATSAPP_API_BASE_URL)'
+
 run: $(VENV)/.installed
 	$(BIN)/zapora migrate
-	$(BIN)/zapora seed-demo
-	$(BIN)/zapora serve --host $(HOST) --port $(PORT)
+	$(BIN)/zapora seed-demo --url http://$(HOST):$(PORT)
+	$(DEMO_ENV) $(BIN)/zapora serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests

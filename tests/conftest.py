@@ -25,6 +25,7 @@ from zapora.config import Environment, Settings, WhatsAppTransport
 from zapora.db import create_engine
 from zapora.migrate import upgrade_to_head
 from zapora.models import Base
+from zapora.observability.logging import configure_logging
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "ZAPORA_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -33,6 +34,11 @@ REQUIRE_SERVICES = os.environ.get("ZAPORA_TEST_REQUIRE_SERVICES", "") not in (""
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
 BACKENDS = ["sqlite", "postgresql"]
+
+# The local Graph API stand-in fixture, ``graph_api``, for every test.
+pytest_plugins = ["tests.graph_api"]
+
+configure_logging(level="INFO", json=False)
 
 
 def _unavailable(reason: str) -> None:

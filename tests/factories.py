@@ -14,6 +14,8 @@ from zapora.catalog.models import Category, Item, Option, OptionGroup
 from zapora.stores.models import Store
 
 PASSWORD = "correct-horse-battery"
+# Hashed once: argon2 is slow on purpose, and every test makes users.
+PASSWORD_HASH = hash_password(PASSWORD)
 
 
 async def make_store(session: AsyncSession, **values: object) -> Store:
@@ -37,7 +39,7 @@ async def make_user(
 ) -> User:
     fields: dict[str, object] = {
         "email": f"user-{uuid.uuid4().hex[:8]}@example.com",
-        "password_hash": hash_password(PASSWORD),
+        "password_hash": PASSWORD_HASH,
         "role": role.value,
         "store_id": store.id if store else None,
     }

@@ -7,6 +7,8 @@ import uuid
 
 import asyncpg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from tests.conftest import POSTGRES_ADMIN_DSN, _admin_execute, _postgres_url, _unavailable
@@ -51,3 +53,22 @@ def test_postgres_upgrade_from_empty():
 @pytest.mark.parametrize("table", sorted(Base.metadata.tables))
 def test_model_table_in_schema(table, sqlite_url):
     assert table in asyncio.run(_table_names(sqlite_url))
+
+
+async def _schema_differences(url: str) -> list[object]:
+    engine = create_engine(url)
+
+    def _compare(sync_connection):  # type: ignore[no-untyped-def]
+        context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+    try:
+        async with engine.connect() as connection:
+            return list(await connection.run_sync(_compare))
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_match_models(database_url):
+    differences = await _schema_differences(database_url)
+    assert differences == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from zapora.config import get_settings
 from zapora.db import create_engine, create_session_factory, session_scope
+from zapora.demo import DEMO_GRAPH_PORT, DEMO_PHONE_NUMBER_ID
 from zapora.errors import ZaporaError
 from zapora.migrate import upgrade_to_head
 from zapora.observability.logging import configure_logging
@@ -61,12 +63,48 @@ def migrate() -> None:
 
 
 @app.command("seed-demo")
-def seed_demo() -> None:
+def seed_demo(
+    url: Annotated[
+        str, typer.Option(help="Base URL the server will listen on, used in the printed hints.")
+    ] = "http://127.0.0.1:8000",
+) -> None:
     """Create the demo store, its menu and its manager; running it again changes nothing."""
-    from zapora.demo import seed_demo_store
+    from zapora import demo
 
     _configure()
-    asyncio.run(seed_demo_store(get_settings()))
+    try:
+        result = asyncio.run(demo.seed_demo_store(get_settings()))
+    except ZaporaError as exc:
+        typer.echo(f"error: {exc.detail} ({exc.fix})", err=True)
+        raise typer.Exit(code=1) from None
+    store_state = "created" if result.store_created else "already existed"
+    manager_state = "created" if result.manager_created else "already existed"
+    login_body = (
+        f'{{"email": "{demo.DEMO_MANAGER_EMAIL}", "password": "{demo.DEMO_MANAGER_PASSWORD}"}}'
+    )
+    typer.echo(
+        "\n".join(
+            [
+                f"demo store '{demo.DEMO_STORE_SLUG}' {store_state}: id {result.store_id}, "
+                f"WhatsApp phone number id {result.phone_number_id}",
+                f"demo manager {manager_state}: {result.manager_email} "
+                f"password {demo.DEMO_MANAGER_PASSWORD}",
+                "log in:",
+                f"  curl -s -X POST {url}/api/v1/auth/login "
+                f"-H 'Content-Type: application/json' -d '{login_body}'",
+                f"API docs: {url}/docs",
+                "chat as a customer, in a second terminal:",
+                f"  .venv/bin/zapora chat --url {url}   (or: {_make_chat_command(url)})",
+            ]
+        )
+    )
+
+
+def _make_chat_command(url: str) -> str:
+    parts = urlsplit(url)
+    if (parts.hostname, parts.port) == ("127.0.0.1", 8000):
+        return "make chat"
+    return f"make chat HOST={parts.hostname} PORT={parts.port}"
 
 
 @app.command("create-user")
@@ -96,7 +134,7 @@ def create_user(
         engine = create_engine(settings.resolved_database_url)
         try:
             factory = create_session_factory(engine)
-            async for session in session_scope(factory):
+            async with session_scope(factory) as session:
                 store_id = None
                 if store is not None:
                     store_id = await session.scalar(select(Store.id).where(Store.slug == store))
@@ -105,8 +143,8 @@ def create_user(
                 user = await create_user_service(
                     session, email=email, password=password, role=parsed_role, store_id=store_id
                 )
-                return str(user.id)
-            raise AssertionError("session_scope yields once")
+                user_id = str(user.id)
+            return user_id
         finally:
             await engine.dispose()
 
@@ -128,8 +166,44 @@ def chat(
         str, typer.Option(help="The customer's WhatsApp id (digits, as WhatsApp sends it).")
     ] = "5511955551234",
     name: Annotated[str, typer.Option(help="The customer's WhatsApp profile name.")] = "Maria",
+    app_secret: Annotated[
+        str | None,
+        typer.Option(
+            help="Secret that signs webhook posts; default: ZAPORA_WHATSAPP_APP_SECRET, "
+            "else the demo secret.",
+            show_default=False,
+        ),
+    ] = None,
+    phone_number_id: Annotated[
+        str, typer.Option(help="The store's WhatsApp phone number id, sent as metadata.")
+    ] = DEMO_PHONE_NUMBER_ID,
+    graph_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of the local Graph API simulator; the server's "
+            "ZAPORA_WHATSAPP_API_BASE_URL must point at it."
+        ),
+    ] = DEMO_GRAPH_PORT,
+    statuses: Annotated[
+        bool, typer.Option(help="Report sent, delivered and read statuses for bot messages.")
+    ] = True,
 ) -> None:
     """Chat with a store's bot from the terminal as a WhatsApp customer would."""
     from zapora.chat import run_chat
+    from zapora.demo import DEMO_APP_SECRET
 
-    run_chat(url=url, store_slug=store, wa_id=phone, profile_name=name, settings=get_settings())
+    if app_secret is None:
+        configured = get_settings().whatsapp_app_secret
+        app_secret = configured.get_secret_value() if configured else DEMO_APP_SECRET
+    exit_code = run_chat(
+        url=url,
+        store_slug=store,
+        wa_id=phone,
+        profile_name=name,
+        app_secret=app_secret,
+        phone_number_id=phone_number_id,
+        graph_port=graph_port,
+        report_statuses=statuses,
+    )
+    if exit_code:
+        raise typer.Exit(code=exit_code)

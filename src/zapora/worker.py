@@ -1,24 +1,170 @@
-"""Background work: the outbox sender and the inbox sweep."""
+"""Background work: the outbox sender and the inbox sweep, in the API process or on their own."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zapora.config import Settings
+from zapora.db import create_engine, create_session_factory
+from zapora.outbox.sender import send_due
+from zapora.outbox.transports import Transport, build_transport
+
+logger = structlog.get_logger(__name__)
+
+
+class _FailureLog:
+    """Log a repeating failure on its 1st, 2nd, 4th, 8th... occurrence in a row, with the count.
+
+    Only the first failure in a row carries the traceback, and the repeats name the error type.
+    """
+
+    def __init__(self, failed_event: str, recovered_event: str) -> None:
+        self.failed_event = failed_event
+        self.recovered_event = recovered_event
+        self.count = 0
+
+    def failed(self, error: Exception) -> None:
+        self.count += 1
+        if self.count == 1:
+            logger.exception(self.failed_event, consecutive_failures=1)
+        elif self.count & (self.count - 1) == 0:
+            logger.error(
+                self.failed_event,
+                consecutive_failures=self.count,
+                error=type(error).__name__,
+            )
+
+    def succeeded(self) -> None:
+        if self.count:
+            logger.info(self.recovered_event, failures=self.count)
+        self.count = 0
 
 
 class Worker:
+    """Poll the outbox and the inbox every ``worker_poll_seconds`` until stopped.
+
+    Once a batch sends something the next one starts at once, so a backlog drains without
+    waiting for the poll interval. An exception from either job is logged and the loop goes on.
+    """
+
     def __init__(
-        self, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+        self,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        transport: Transport | None = None,
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
+        self._owns_transport = transport is None
+        self._transport = transport
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._send_failures = _FailureLog("worker.send_failed", "worker.send_recovered")
+        self._sweep_failures = _FailureLog("worker.sweep_failed", "worker.sweep_recovered")
+
+    @property
+    def consecutive_send_failures(self) -> int:
+        """Count of outbox batches that raised in a row, reset to 0 by a batch that completes."""
+        return self._send_failures.count
 
     def start(self) -> None:
-        return None
+        """Start the polling loop as a task on the running event loop."""
+        if self._task is not None:
+            raise RuntimeError("Worker.start() was already called. Create a new Worker instead.")
+        if self._transport is None:
+            self._transport = build_transport(self.settings)
+        self._task = asyncio.create_task(self._run(), name="zapora-worker")
+        logger.info(
+            "worker.started",
+            transport=self._transport.name,
+            poll_seconds=self.settings.worker_poll_seconds,
+        )
 
     async def stop(self) -> None:
-        return None
+        """Let the current batch finish, then end the loop and close the transport.
+
+        A batch still running after ``outbox_lease_seconds`` is cancelled: by then its rows'
+        leases have ended and another sender may claim them anyway.
+        """
+        if self._task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(self._task), timeout=self.settings.outbox_lease_seconds
+            )
+        except TimeoutError:
+            logger.warning(
+                "worker.stop_timed_out", timeout_seconds=self.settings.outbox_lease_seconds
+            )
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._owns_transport and self._transport is not None:
+            await self._transport.aclose()
+        self._task = None
+        logger.info("worker.stopped")
+
+    async def run_once(self) -> int:
+        """Sweep the inbox once, then send one outbox batch and return the count of rows sent.
+
+        The sweep goes first so that replies it queues leave in the same round.
+        """
+        assert self._transport is not None, "start() creates the transport"
+        try:
+            # Imported here so that the sender keeps running while inbox processing cannot load.
+            from zapora.whatsapp.processing import sweep_inbox
+
+            await sweep_inbox(self.settings, self.session_factory)
+        except Exception as exc:
+            self._sweep_failures.failed(exc)
+        else:
+            self._sweep_failures.succeeded()
+        handled = 0
+        try:
+            handled = await send_due(self.settings, self.session_factory, transport=self._transport)
+        except Exception as exc:
+            self._send_failures.failed(exc)
+        else:
+            self._send_failures.succeeded()
+        return handled
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            handled = await self.run_once()
+            if handled:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), timeout=self.settings.worker_poll_seconds
+                )
+
+
+async def run_forever(settings: Settings) -> None:
+    """Run the worker on its own database engine until SIGINT or SIGTERM."""
+    engine = create_engine(settings.resolved_database_url)
+    worker = Worker(settings, create_session_factory(engine))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def request_stop(signal_number: signal.Signals) -> None:
+        logger.info("worker.signal_received", signal=signal_number.name)
+        stop.set()
+
+    for signal_number in signals:
+        loop.add_signal_handler(signal_number, request_stop, signal_number)
+    try:
+        worker.start()
+        await stop.wait()
+    finally:
+        for signal_number in signals:
+            loop.remove_signal_handler(signal_number)
+        await worker.stop()
+        await engine.dispose()

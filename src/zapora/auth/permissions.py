@@ -10,12 +10,14 @@ from zapora.auth.models import Role
 class Permission(StrEnum):
     STORES_READ = "stores:read"
     STORES_WRITE = "stores:write"
+    STORES_CREATE = "stores:create"
     CATALOG_READ = "catalog:read"
     CATALOG_WRITE = "catalog:write"
     ORDERS_READ = "orders:read"
     ORDERS_CREATE = "orders:create"
     ORDERS_UPDATE = "orders:update"
     INBOX_READ = "inbox:read"
+    INBOX_RETRY = "inbox:retry"
     STAFF_MANAGE = "staff:manage"
 
 
@@ -31,6 +33,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ORDERS_CREATE,
             Permission.ORDERS_UPDATE,
             Permission.INBOX_READ,
+            Permission.INBOX_RETRY,
             Permission.STAFF_MANAGE,
         }
     ),
@@ -43,6 +46,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ORDERS_CREATE,
             Permission.ORDERS_UPDATE,
             Permission.INBOX_READ,
+            Permission.INBOX_RETRY,
         }
     ),
     Role.COURIER: frozenset(

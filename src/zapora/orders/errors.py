@@ -26,3 +26,8 @@ class EmptyOrderError(InvalidInputError):
 class IdempotencyKeyReusedError(ConflictError):
     code = "idempotency_key_reused"
     title = "Idempotency key reused"
+
+
+class IdempotencyKeyInUseError(ConflictError):
+    code = "idempotency_key_in_use"
+    title = "Idempotency key in use"

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zapora.db import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -48,11 +48,14 @@ class ActorType(StrEnum):
 
 class Order(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("store_id", "number"),)
-
-    store_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("stores.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        UniqueConstraint("store_id", "number"),
+        # The staff list reads newest first within a store, optionally by status.
+        Index("ix_orders_store_id_placed_at_id", "store_id", "placed_at", "id"),
+        Index("ix_orders_store_id_status_placed_at", "store_id", "status", "placed_at"),
     )
+
+    store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column()
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
@@ -60,7 +63,7 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     customer_name: Mapped[str | None] = mapped_column(String(256))
     customer_phone: Mapped[str | None] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(32), default=OrderStatus.PLACED.value, index=True)
+    status: Mapped[str] = mapped_column(String(32), default=OrderStatus.PLACED.value)
     fulfilment: Mapped[str] = mapped_column(String(16))
     address_text: Mapped[str | None] = mapped_column(String(500))
     latitude: Mapped[float | None] = mapped_column()
@@ -73,7 +76,7 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     delivery_fee: Mapped[int] = mapped_column()
     total: Mapped[int] = mapped_column()
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
-    placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", lazy="raise", order_by="OrderLine.position"

@@ -60,6 +60,19 @@ def compute_totals(store: Store, lines: Sequence[PricedLine], fulfilment: Fulfil
     return Totals(subtotal=subtotal, delivery_fee=fee)
 
 
+# Amount columns are 32-bit integers on every backend.
+MAX_ORDER_TOTAL = 2_000_000_000
+
+
+def check_total_in_range(total: int) -> None:
+    if total > MAX_ORDER_TOTAL:
+        raise InvalidInputError(
+            f"The order total {total} exceeds the maximum of {MAX_ORDER_TOTAL} minor units.",
+            field="lines",
+            fix="split the order into smaller orders or lower the quantities",
+        )
+
+
 def check_minimum(store: Store, subtotal: int) -> None:
     if subtotal < store.minimum_order:
         raise BelowMinimumOrderError(
@@ -114,8 +127,9 @@ async def next_order_number(session: AsyncSession, store_id: uuid.UUID) -> int:
         .values(last_order_number=Store.last_order_number + 1)
         .returning(Store.last_order_number)
     )
-    assert number is not None
-    return number
+    if number is None:
+        raise LookupError(f"store {store_id} vanished while numbering an order")
+    return int(number)
 
 
 async def place_order(
@@ -134,6 +148,7 @@ async def place_order(
     _check_fulfilment(draft)
     priced = await price_lines(session, store.id, draft.lines)
     totals = compute_totals(store, priced, draft.fulfilment)
+    check_total_in_range(totals.total)
     check_minimum(store, totals.subtotal)
     _check_payment(draft, totals.total)
 

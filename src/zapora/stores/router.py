@@ -1,3 +1,61 @@
-from fastapi import APIRouter
+"""Staff routes for stores: list, read, create (platform admins) and change settings."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from zapora.auth.models import User
+from zapora.auth.permissions import Permission
+from zapora.dependencies import SessionDep, load_store_for, require
+from zapora.stores import service
+from zapora.stores.schemas import StoreCreate, StoreOut, StoreUpdate
+
+router = APIRouter(prefix="/stores", tags=["stores"])
+
+
+@router.get("", response_model=list[StoreOut])
+async def list_stores(
+    session: SessionDep,
+    user: Annotated[User, Depends(require(Permission.STORES_READ))],
+) -> list[StoreOut]:
+    """List the stores the caller may see: all for a platform admin, else their own."""
+    stores = await service.list_stores_for(session, user)
+    return [StoreOut.from_model(store) for store in stores]
+
+
+@router.post("", response_model=StoreOut, status_code=status.HTTP_201_CREATED)
+async def create_store(
+    body: StoreCreate,
+    session: SessionDep,
+    user: Annotated[User, Depends(require(Permission.STORES_CREATE))],
+) -> StoreOut:
+    """Create a store (platform admins only)."""
+    store = await service.create_store(session, body)
+    return StoreOut.from_model(store)
+
+
+@router.get("/{store_id}", response_model=StoreOut)
+async def get_store(
+    store_id: uuid.UUID,
+    session: SessionDep,
+    user: Annotated[User, Depends(require(Permission.STORES_READ))],
+) -> StoreOut:
+    """Return one of the caller's stores."""
+    store = await load_store_for(session, user, store_id)
+    return StoreOut.from_model(store)
+
+
+@router.patch("/{store_id}", response_model=StoreOut)
+async def update_store(
+    store_id: uuid.UUID,
+    body: StoreUpdate,
+    session: SessionDep,
+    user: Annotated[User, Depends(require(Permission.STORES_WRITE))],
+) -> StoreOut:
+    """Change the settings sent of a store."""
+    store = await load_store_for(session, user, store_id)
+    store = await service.update_store(session, store, body)
+    return StoreOut.from_model(store)

@@ -1,0 +1,152 @@
+"""Idempotency keys for order creation: a retried request returns the first order.
+
+A key belongs to one store and remembers the SHA-256 of the request body's canonical JSON
+and the order it created. The same key with the same body returns that order again, and
+with another body it is a 409 ``idempotency_key_reused``. Keys older than their time to
+live are expired, so a request may reuse them, and :func:`purge_expired_keys` deletes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import structlog
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapora.db import utcnow
+from zapora.errors import InvalidInputError
+from zapora.orders import service
+from zapora.orders.errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
+from zapora.orders.models import IdempotencyKey, Order
+from zapora.orders.schemas import OrderCreate
+from zapora.stores.models import Store
+
+logger = structlog.get_logger(__name__)
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    """An order loaded with its lines and events, and whether an earlier request made it."""
+
+    order: Order
+    replayed: bool
+
+
+def validate_key(value: str) -> str:
+    """Return the key if it is 1 to 255 printable ASCII characters, else raise 422."""
+    if not 1 <= len(value) <= MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in value):
+        raise InvalidInputError(
+            f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+            field=HEADER,
+            fix="send a random value such as a UUID, the same one on every retry",
+        )
+    return value
+
+
+def request_hash(request: OrderCreate) -> str:
+    """Return the SHA-256 hex digest of the parsed request as canonical JSON."""
+    canonical = json.dumps(
+        request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create_order_idempotently(
+    session: AsyncSession,
+    store: Store,
+    request: OrderCreate,
+    *,
+    actor_id: uuid.UUID,
+    key: str | None,
+    key_ttl: timedelta,
+) -> CreatedOrder:
+    """Create an order, or return the one an earlier request with the same key created.
+
+    Flushes and never commits: the key is stored in the caller's transaction with the
+    order, so either both exist or neither does.
+    """
+    store_id = store.id
+    if key is None:
+        order = await service.create_order(session, store, request, actor_id=actor_id)
+        return CreatedOrder(await service.get_order(session, store_id, order.id), replayed=False)
+
+    digest = request_hash(request)
+    existing = await _find_key(session, store_id, key)
+    if existing is not None:
+        if existing.created_at > utcnow() - key_ttl:
+            return await _replay(session, existing, digest)
+        await session.delete(existing)
+        await session.flush()
+
+    try:
+        # A concurrent request with the same key makes the key insert fail. The savepoint
+        # undoes this request's order so that only the first request's order remains.
+        async with session.begin_nested():
+            order = await service.create_order(session, store, request, actor_id=actor_id)
+            session.add(
+                IdempotencyKey(store_id=store_id, key=key, request_hash=digest, order_id=order.id)
+            )
+            await session.flush()
+    except IntegrityError as exc:
+        return await _replay_winner(session, store_id, key, digest, exc)
+    return CreatedOrder(await service.get_order(session, store_id, order.id), replayed=False)
+
+
+async def purge_expired_keys(session: AsyncSession, now: datetime, *, max_age: timedelta) -> int:
+    """Delete keys created more than ``max_age`` before ``now`` and return how many."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - max_age)
+        ),
+    )
+    if result.rowcount:
+        logger.info("idempotency_keys.purged", count=result.rowcount)
+    return result.rowcount
+
+
+async def _find_key(session: AsyncSession, store_id: uuid.UUID, key: str) -> IdempotencyKey | None:
+    return await session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.store_id == store_id, IdempotencyKey.key == key)
+    )
+
+
+async def _replay(session: AsyncSession, stored: IdempotencyKey, digest: str) -> CreatedOrder:
+    if stored.request_hash != digest:
+        raise IdempotencyKeyReusedError(
+            f"This {HEADER} was already used with a different request body.",
+            field=HEADER,
+            fix="send a new key for a different order, or resend the original body",
+        )
+    order = await service.get_order(session, stored.store_id, stored.order_id)
+    logger.info("order.idempotent_replay", order_id=str(order.id), store_id=str(order.store_id))
+    return CreatedOrder(order, replayed=True)
+
+
+async def _replay_winner(
+    session: AsyncSession, store_id: uuid.UUID, key: str, digest: str, error: IntegrityError
+) -> CreatedOrder:
+    # On PostgreSQL the failed insert waited for the concurrent transaction to commit, so
+    # its key is visible now to this READ COMMITTED transaction.
+    winner = await _find_key(session, store_id, key)
+    logger.info("order.idempotency_race_lost", store_id=str(store_id), winner_found=bool(winner))
+    if winner is None:
+        logger.warning(
+            "order.idempotency_conflict", store_id=str(store_id), error=type(error.orig).__name__
+        )
+        raise IdempotencyKeyInUseError(
+            f"Another request with this {HEADER} was being processed at the same time.",
+            field=HEADER,
+            fix="retry the request with the same key and body",
+        )
+    return await _replay(session, winner, digest)

@@ -1,0 +1,170 @@
+"""Request and response bodies of the staff orders API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from zapora.orders.models import Fulfilment, Order, OrderStatus, PaymentMethod
+from zapora.orders.pricing import MAX_QUANTITY
+from zapora.orders.transitions import allowed_next
+
+# Money columns are 32-bit integers on PostgreSQL.
+MAX_AMOUNT = 2**31 - 1
+
+
+def _reject_control_characters(value: str) -> str:
+    # PostgreSQL rejects NUL in text, and no field here needs a control character other
+    # than the line breaks and tabs of free text.
+    if any(ord(char) < 32 and char not in "\n\r\t" for char in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+_NoControlCharacters = AfterValidator(_reject_control_characters)
+_BlankToNone = AfterValidator(_blank_to_none)
+
+# Optional free text: blank becomes null and control characters are rejected.
+PhoneText = Annotated[
+    Annotated[str, StringConstraints(max_length=32), _NoControlCharacters] | None, _BlankToNone
+]
+NameText = Annotated[
+    Annotated[str, StringConstraints(max_length=256), _NoControlCharacters] | None, _BlankToNone
+]
+NoteText = Annotated[
+    Annotated[str, StringConstraints(max_length=500), _NoControlCharacters] | None, _BlankToNone
+]
+LongNoteText = Annotated[
+    Annotated[str, StringConstraints(max_length=2000), _NoControlCharacters] | None,
+    _BlankToNone,
+]
+
+
+class OrderLineCreate(BaseModel):
+    """One requested line. Its price comes from the menu, never from the request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: uuid.UUID
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    option_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    notes: NoteText = None
+
+
+class OrderCreate(BaseModel):
+    """An order entered by staff or an integration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[OrderLineCreate] = Field(min_length=1, max_length=100)
+    fulfilment: Fulfilment
+    address_text: NoteText = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    payment_method: PaymentMethod
+    change_for: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_AMOUNT,
+        description="Cash the customer pays with, in minor units, so change can be brought.",
+    )
+    notes: LongNoteText = None
+    customer_name: NameText = None
+    customer_phone: PhoneText = None
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrderStatus
+    reason: NoteText = None
+
+
+class LineOptionOut(BaseModel):
+    option_id: str
+    group: str
+    name: str
+    price: int
+
+
+class OrderLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    item_id: uuid.UUID | None
+    name: str
+    unit_price: int
+    quantity: int
+    line_total: int
+    options: list[LineOptionOut]
+    notes: str | None
+
+
+class OrderEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str | None
+    to_status: str
+    actor_type: str
+    actor_id: uuid.UUID | None
+    reason: str | None
+    created_at: datetime
+
+
+class OrderSummary(BaseModel):
+    """An order as listed: no lines and no history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    number: int
+    status: str
+    source: str
+    fulfilment: str
+    payment_method: str
+    customer_id: uuid.UUID | None
+    customer_name: str | None
+    customer_phone: str | None
+    currency: str
+    subtotal: int
+    delivery_fee: int
+    total: int
+    placed_at: datetime
+
+
+class OrderOut(OrderSummary):
+    """An order with its lines, the statuses it may move to and its status history."""
+
+    address_text: str | None
+    latitude: float | None
+    longitude: float | None
+    change_for: int | None
+    notes: str | None
+    cancel_reason: str | None
+    allowed_next: list[OrderStatus]
+    lines: list[OrderLineOut]
+    events: list[OrderEventOut]
+
+    @classmethod
+    def from_order(cls, order: Order) -> OrderOut:
+        """Build the response from an order loaded with its lines and events."""
+        values: dict[str, Any] = {
+            name: getattr(order, name) for name in cls.model_fields if name != "allowed_next"
+        }
+        values["allowed_next"] = allowed_next(order)
+        return cls.model_validate(values)
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummary]
+    next_cursor: str | None = Field(
+        description="Value to pass as `cursor` for the next page, or null on the last page."
+    )

@@ -1,0 +1,291 @@
+"""The outbox sender: claim due rows, send them outside any transaction, record each result.
+
+A claim is a short transaction that locks due rows (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, the database write lock on SQLite) and stamps them with a lease
+(``locked_until``). Sending happens after that commit. The result is written in a second
+short transaction and only while the row still carries this sender's lease, so concurrent
+senders never send one row twice, and a crashed sender's rows come back when the lease ends.
+
+NOTE: delivery is at least once. A sender that crashes after the Graph API accepted a
+message, or whose lease ends while it waits for the response, leaves the row to be sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from zapora.config import Settings
+from zapora.db import utcnow
+from zapora.outbox.errors import SendError
+from zapora.outbox.models import OutboxMessage, OutboxStatus
+from zapora.outbox.transports import OutgoingMessage, Transport
+from zapora.stores.models import Store
+
+logger = structlog.get_logger(__name__)
+
+# A claimed batch contains at most one row per customer, so rows in a batch can go out
+# together. The bound keeps a batch of slow responses well inside one lease.
+SEND_CONCURRENCY = 10
+
+# Keeps 2 ** exponent far from float overflow for any max_attempts setting.
+MAX_BACKOFF_EXPONENT = 32
+
+
+async def send_due(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    transport: Transport,
+    limit: int = 50,
+) -> int:
+    """Send one batch of due messages and return how many results were recorded."""
+    messages = await claim_due(settings, session_factory, limit=limit)
+    return await send_claimed(settings, session_factory, transport=transport, messages=messages)
+
+
+async def send_claimed(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    transport: Transport,
+    messages: list[OutgoingMessage],
+) -> int:
+    """Send messages from ``claim_due`` and return how many results were recorded.
+
+    A message whose lease has ended is skipped, and a result is dropped when the row no
+    longer carries the message's lease, because another sender owns the row by then.
+    """
+    if not messages:
+        return 0
+    semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def send_bounded(message: OutgoingMessage) -> bool:
+        async with semaphore:
+            return await _send_one(settings, session_factory, transport, message)
+
+    results = await asyncio.gather(*(send_bounded(message) for message in messages))
+    return sum(results)
+
+
+async def claim_due(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    limit: int,
+) -> list[OutgoingMessage]:
+    """Lease up to ``limit`` due rows, oldest first, and return them with store credentials."""
+    now = utcnow()
+    lease_until = now + timedelta(seconds=settings.outbox_lease_seconds)
+    async with session_factory() as session, session.begin():
+        rows = list((await session.scalars(_due_rows(now, limit))).all())
+        if not rows:
+            return []
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row in rows]))
+            .values(locked_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        store_rows = await session.execute(
+            select(Store.id, Store.whatsapp_phone_number_id, Store.whatsapp_access_token).where(
+                Store.id.in_({row.store_id for row in rows})
+            )
+        )
+        credentials = {store_id: (number, token) for store_id, number, token in store_rows}
+    return [
+        OutgoingMessage(
+            id=row.id,
+            store_id=row.store_id,
+            to=row.to,
+            body=row.body,
+            attempts=row.attempts,
+            request_id=row.request_id,
+            lease_until=lease_until,
+            phone_number_id=credentials[row.store_id][0],
+            access_token=credentials[row.store_id][1],
+        )
+        for row in rows
+    ]
+
+
+def _due_rows(now: datetime, limit: int) -> Select[OutboxMessage]:
+    # Messages to one customer go out in creation order: a row waits while an older row to
+    # the same number from the same store is pending, whether leased, backing off or due.
+    # A terminally failed older row no longer delays the newer ones.
+    older = aliased(OutboxMessage)
+    created_before = or_(
+        older.created_at < OutboxMessage.created_at,
+        and_(older.created_at == OutboxMessage.created_at, older.id < OutboxMessage.id),
+    )
+    older_pending = exists().where(
+        older.store_id == OutboxMessage.store_id,
+        older.to == OutboxMessage.to,
+        older.status == OutboxStatus.PENDING.value,
+        created_before,
+    )
+    lease_free: ColumnElement[bool] = or_(
+        OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now
+    )
+    return (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+            lease_free,
+            ~older_pending,
+        )
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxMessage)
+    )
+
+
+async def _send_one(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    transport: Transport,
+    message: OutgoingMessage,
+) -> bool:
+    context = {"request_id": message.request_id} if message.request_id else {}
+    with structlog.contextvars.bound_contextvars(**context):
+        if message.lease_until <= utcnow():
+            # Another sender may own the row by now, and otherwise the next claim takes it.
+            _log_lease_lost(message)
+            return False
+        try:
+            graph_message_id = await transport.send(message)
+        except SendError as error:
+            return await _record_failure(settings, session_factory, message, error)
+        except Exception as exc:
+            logger.exception(
+                "outbox.send_crashed",
+                outbox_message_id=str(message.id),
+                store_id=str(message.store_id),
+                transport=transport.name,
+            )
+            unexpected = SendError(f"unexpected {type(exc).__name__} while sending", retryable=True)
+            return await _record_failure(settings, session_factory, message, unexpected)
+        return await _record_sent(session_factory, message, graph_message_id)
+
+
+async def _record_sent(
+    session_factory: async_sessionmaker[AsyncSession],
+    message: OutgoingMessage,
+    graph_message_id: str,
+) -> bool:
+    values = {
+        "status": OutboxStatus.SENT.value,
+        "attempts": message.attempts + 1,
+        "graph_message_id": graph_message_id,
+        "sent_at": utcnow(),
+        "error_code": None,
+        "error_message": None,
+    }
+    if not await _record(session_factory, message, values):
+        return False
+    logger.info(
+        "outbox.sent",
+        outbox_message_id=str(message.id),
+        store_id=str(message.store_id),
+        graph_message_id=graph_message_id,
+        attempts=message.attempts + 1,
+    )
+    return True
+
+
+async def _record_failure(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    message: OutgoingMessage,
+    error: SendError,
+) -> bool:
+    attempts = message.attempts + 1
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "error_code": error.code,
+        "error_message": error.message,
+    }
+    retry = error.retryable and attempts < settings.outbox_max_attempts
+    delay = retry_delay_seconds(settings, attempts)
+    if retry:
+        values["next_attempt_at"] = utcnow() + timedelta(seconds=delay)
+    else:
+        values["status"] = OutboxStatus.FAILED.value
+    if not await _record(session_factory, message, values):
+        return False
+    log_fields = {
+        "outbox_message_id": str(message.id),
+        "store_id": str(message.store_id),
+        "error_code": error.code,
+        "error": error.message,
+        "attempts": attempts,
+    }
+    if retry:
+        logger.warning("outbox.retry_scheduled", retry_in_seconds=round(delay, 3), **log_fields)
+    else:
+        logger.error("outbox.failed", retryable=error.retryable, **log_fields)
+    return True
+
+
+async def _record(
+    session_factory: async_sessionmaker[AsyncSession],
+    message: OutgoingMessage,
+    values: dict[str, Any],
+) -> bool:
+    """Write a send result and release the lease, provided this sender still holds it."""
+    try:
+        async with session_factory() as session, session.begin():
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    OutboxMessage.locked_until == message.lease_until,
+                )
+                .values(**values, locked_until=None)
+                .execution_options(synchronize_session=False)
+            )
+    except Exception:
+        # The lease stays on the row, so it is sent again once the lease ends.
+        logger.exception(
+            "outbox.record_failed",
+            outbox_message_id=str(message.id),
+            store_id=str(message.store_id),
+        )
+        return False
+    if getattr(result, "rowcount", 0) != 1:
+        _log_lease_lost(message)
+        return False
+    return True
+
+
+def _log_lease_lost(message: OutgoingMessage) -> None:
+    logger.warning(
+        "outbox.lease_lost",
+        outbox_message_id=str(message.id),
+        store_id=str(message.store_id),
+        lease_until=message.lease_until.isoformat(),
+    )
+
+
+def retry_delay_seconds(settings: Settings, attempts: int) -> float:
+    """Return the wait before the next attempt: exponential backoff, capped, with jitter.
+
+    The delay doubles from ``outbox_backoff_base_seconds`` up to
+    ``outbox_backoff_max_seconds``. A random factor between 0.5 and 1 spreads out the
+    senders that hit one rate limit together.
+    """
+    exponent = min(max(attempts - 1, 0), MAX_BACKOFF_EXPONENT)
+    delay = min(
+        settings.outbox_backoff_base_seconds * 2.0**exponent,
+        settings.outbox_backoff_max_seconds,
+    )
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret

@@ -1,0 +1,109 @@
+"""Request and response bodies of the store API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from zapora.stores.models import Language, Store
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Prices and fees are stored in 32-bit integer columns (at most 2,147,483,647), so each
+# amount is capped far below that. Order totals multiply them and need their own check.
+MAX_AMOUNT = 10_000_000
+
+StoreName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$"
+    ),
+]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+PhoneNumberId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+AccessToken = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[!-~]+$")]
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+
+
+class StoreCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Slug = Field(description="Public name in menu links: lowercase letters, digits, hyphens.")
+    name: StoreName
+    time_zone: TimeZoneName = Field(default="America/Sao_Paulo", description="IANA time zone.")
+    currency: CurrencyCode = Field(default="BRL", description="ISO 4217 code, such as BRL.")
+    language: Language = Language.PT_BR
+    whatsapp_phone_number_id: PhoneNumberId | None = None
+    whatsapp_access_token: AccessToken | None = Field(default=None, description="Write-only.")
+    delivery_fee: Amount = Field(default=0, description="Minor units of the store's currency.")
+    minimum_order: Amount = Field(default=0, description="Minor units of the store's currency.")
+    is_open: bool = True
+
+
+class StoreUpdate(BaseModel):
+    """Partial update body. Only the fields sent change, and ``null`` clears a WhatsApp field."""
+
+    model_config = ConfigDict(extra="forbid")
+    nullable_fields: ClassVar[frozenset[str]] = frozenset(
+        {"whatsapp_phone_number_id", "whatsapp_access_token"}
+    )
+
+    name: StoreName | None = None
+    time_zone: TimeZoneName | None = None
+    language: Language | None = None
+    whatsapp_phone_number_id: PhoneNumberId | None = None
+    whatsapp_access_token: AccessToken | None = Field(default=None, description="Write-only.")
+    delivery_fee: Amount | None = None
+    minimum_order: Amount | None = None
+    is_open: bool | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _reject_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable_fields:
+            raise ValueError(
+                f"{info.field_name} must not be null. Omit it to keep the current value."
+            )
+        return value
+
+
+class StoreOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    time_zone: str
+    currency: str
+    language: str
+    whatsapp_phone_number_id: str | None
+    has_whatsapp_access_token: bool
+    delivery_fee: int
+    minimum_order: int
+    is_open: bool
+
+    @classmethod
+    def from_model(cls, store: Store) -> StoreOut:
+        return cls(
+            id=store.id,
+            slug=store.slug,
+            name=store.name,
+            time_zone=store.time_zone,
+            currency=store.currency,
+            language=store.language,
+            whatsapp_phone_number_id=store.whatsapp_phone_number_id,
+            has_whatsapp_access_token=bool(store.whatsapp_access_token),
+            delivery_fee=store.delivery_fee,
+            minimum_order=store.minimum_order,
+            is_open=store.is_open,
+        )

@@ -1,0 +1,282 @@
+"""The end of checkout: payment method, change for cash, the summary and placing the order."""
+
+from __future__ import annotations
+
+import structlog
+
+from zapora.errors import InvalidInputError
+from zapora.orders.errors import (
+    BelowMinimumOrderError,
+    EmptyOrderError,
+    ItemUnavailableError,
+    StoreClosedError,
+)
+from zapora.orders.models import ActorType, Fulfilment, OrderSource, PaymentMethod
+from zapora.orders.placement import OrderDraft, place_order
+from zapora.whatsapp.conversation.cart import PricedCart, line_requests
+from zapora.whatsapp.conversation.cart_steps import (
+    cancel_draft,
+    cart_lines_text,
+    checkout_ready,
+    show_cart,
+)
+from zapora.whatsapp.conversation.menu_views import go, show_menu
+from zapora.whatsapp.conversation.parsing import NO_WORDS, YES_WORDS, parse_amount
+from zapora.whatsapp.conversation.state import Checkout, Step
+from zapora.whatsapp.conversation.turn import Answer, Turn
+
+logger = structlog.get_logger(__name__)
+
+PAY_PREFIX = "pay:"
+NO_CHANGE = "chg:none"
+CONFIRM = "ok:confirm"
+CANCEL = "ok:cancel"
+
+PAYMENT_WORDS: dict[str, PaymentMethod] = {
+    "dinheiro": PaymentMethod.CASH,
+    "cash": PaymentMethod.CASH,
+    "cartao": PaymentMethod.CARD_ON_DELIVERY,
+    "credito": PaymentMethod.CARD_ON_DELIVERY,
+    "debito": PaymentMethod.CARD_ON_DELIVERY,
+    "card": PaymentMethod.CARD_ON_DELIVERY,
+    "pix": PaymentMethod.PIX,
+}
+
+_METHODS = {method.value: method for method in PaymentMethod}
+_FULFILMENTS = {fulfilment.value: fulfilment for fulfilment in Fulfilment}
+
+
+def _is_delivery(checkout: Checkout) -> bool:
+    return checkout.fulfilment == Fulfilment.DELIVERY.value
+
+
+def _delivery_fee(turn: Turn, checkout: Checkout) -> int:
+    return turn.store.delivery_fee if _is_delivery(checkout) else 0
+
+
+def _method_label(turn: Turn, checkout: Checkout, method: PaymentMethod) -> str:
+    if method is PaymentMethod.CASH:
+        return turn.t("conv.button_cash")
+    if method is PaymentMethod.PIX:
+        return turn.t("conv.button_pix")
+    if _is_delivery(checkout):
+        return turn.t("conv.button_card_delivery")
+    return turn.t("conv.button_card_pickup")
+
+
+async def _ready_checkout(turn: Turn) -> tuple[Checkout, PricedCart] | None:
+    """Return the checkout choices and the priced cart, or reply and return None."""
+    checkout = turn.state.checkout
+    if checkout is None or checkout.fulfilment is None:
+        await show_cart(turn)
+        return None
+    priced = await checkout_ready(turn)
+    if priced is None:
+        return None
+    return checkout, priced
+
+
+async def ask_payment(turn: Turn) -> None:
+    ready = await _ready_checkout(turn)
+    if ready is None:
+        return
+    checkout, priced = ready
+    go(turn, Step.PAYMENT)
+    total = priced.subtotal + _delivery_fee(turn, checkout)
+    buttons = [
+        (f"{PAY_PREFIX}{method.value}", _method_label(turn, checkout, method))
+        for method in PaymentMethod
+    ]
+    turn.ask_buttons(turn.t("conv.payment_question", total=turn.money(total)), buttons)
+
+
+async def handle_payment(turn: Turn, answer: Answer) -> bool:
+    method = PAYMENT_WORDS.get(answer.text)
+    if answer.choice and answer.choice.startswith(PAY_PREFIX):
+        method = _METHODS.get(answer.choice.removeprefix(PAY_PREFIX))
+    checkout = turn.state.checkout
+    if method is None or checkout is None:
+        return False
+    checkout.payment = method.value
+    checkout.change_for = None
+    if method is PaymentMethod.CASH:
+        await ask_change(turn)
+    else:
+        await show_summary(turn)
+    return True
+
+
+async def ask_change(turn: Turn, question_key: str = "conv.change_question") -> None:
+    ready = await _ready_checkout(turn)
+    if ready is None:
+        return
+    checkout, priced = ready
+    go(turn, Step.CHANGE)
+    total = priced.subtotal + _delivery_fee(turn, checkout)
+    question = turn.t(question_key, total=turn.money(total))
+    turn.ask_buttons(question, [(NO_CHANGE, turn.t("conv.button_no_change"))])
+
+
+async def handle_change(turn: Turn, answer: Answer) -> bool:
+    checkout = turn.state.checkout
+    if checkout is None:
+        return False
+    if answer.choice == NO_CHANGE or answer.text in NO_WORDS:
+        checkout.change_for = None
+        await show_summary(turn)
+        return True
+    if answer.text in YES_WORDS:
+        await ask_change(turn, "conv.change_amount_question")
+        return True
+    if not answer.raw_text:
+        return False
+    # NOTE: amounts are read with two decimal places, as BRL, USD and EUR use.
+    amount = parse_amount(answer.raw_text)
+    priced = await checkout_ready(turn)
+    if priced is None:
+        return True
+    total = priced.subtotal + _delivery_fee(turn, checkout)
+    if amount is None:
+        turn.note(turn.t("conv.change_invalid"))
+    elif amount < total:
+        turn.note(turn.t("conv.change_too_low", amount=turn.money(amount), total=turn.money(total)))
+    else:
+        checkout.change_for = amount
+        await show_summary(turn)
+        return True
+    await ask_change(turn)
+    return True
+
+
+def _summary_text(turn: Turn, checkout: Checkout, method: PaymentMethod, priced: PricedCart) -> str:
+    fee = _delivery_fee(turn, checkout)
+    lines = [
+        turn.t("conv.summary_title"),
+        cart_lines_text(turn, priced),
+        "",
+        turn.t("conv.summary_subtotal", amount=turn.money(priced.subtotal)),
+    ]
+    if _is_delivery(checkout):
+        lines.append(turn.t("conv.summary_fee", amount=turn.money(fee)))
+    lines += [turn.t("conv.summary_total", amount=turn.money(priced.subtotal + fee)), ""]
+    if _is_delivery(checkout):
+        lines.append(turn.t("conv.delivery_to", address=address_label(turn, checkout)))
+    else:
+        lines.append(turn.t("conv.summary_pickup"))
+    if method is PaymentMethod.CASH and checkout.change_for is not None:
+        lines.append(turn.t("conv.summary_change", amount=turn.money(checkout.change_for)))
+    else:
+        lines.append(turn.t("conv.summary_payment", method=_method_label(turn, checkout, method)))
+    return "\n".join(lines)
+
+
+def address_label(turn: Turn, checkout: Checkout) -> str:
+    if checkout.address_text:
+        return checkout.address_text
+    if checkout.latitude is None or checkout.longitude is None:
+        return "-"
+    return turn.t(
+        "conv.address_pin",
+        latitude=f"{checkout.latitude:.5f}",
+        longitude=f"{checkout.longitude:.5f}",
+    )
+
+
+async def show_summary(turn: Turn) -> None:
+    ready = await _ready_checkout(turn)
+    if ready is None:
+        return
+    checkout, priced = ready
+    method = _METHODS.get(checkout.payment or "")
+    if method is None:
+        await ask_payment(turn)
+        return
+    go(turn, Step.CONFIRM)
+    buttons = [
+        (CONFIRM, turn.t("conv.button_confirm")),
+        (CANCEL, turn.t("conv.button_cancel")),
+    ]
+    details = _summary_text(turn, checkout, method, priced)
+    turn.ask_buttons(turn.t("conv.confirm_question"), buttons, details=details)
+
+
+async def handle_confirm(turn: Turn, answer: Answer) -> bool:
+    if answer.choice == CONFIRM or answer.text in YES_WORDS:
+        await place(turn)
+        return True
+    if answer.choice == CANCEL or answer.text in NO_WORDS:
+        await cancel_draft(turn)
+        return True
+    return False
+
+
+def _draft(
+    turn: Turn, checkout: Checkout, fulfilment: Fulfilment, method: PaymentMethod
+) -> OrderDraft:
+    delivery = fulfilment is Fulfilment.DELIVERY
+    return OrderDraft(
+        lines=line_requests(turn.state),
+        fulfilment=fulfilment,
+        payment_method=method,
+        source=OrderSource.WHATSAPP,
+        change_for=checkout.change_for,
+        address_text=checkout.address_text if delivery else None,
+        latitude=checkout.latitude if delivery else None,
+        longitude=checkout.longitude if delivery else None,
+        customer_id=turn.customer.id,
+        customer_name=turn.customer.profile_name,
+        customer_phone=turn.customer.wa_id,
+    )
+
+
+async def place(turn: Turn) -> None:
+    """Place the order from the cart, priced from the catalog now, and reply with its number."""
+    checkout = turn.state.checkout
+    fulfilment = _FULFILMENTS.get(checkout.fulfilment or "") if checkout else None
+    method = _METHODS.get(checkout.payment or "") if checkout else None
+    if checkout is None or fulfilment is None or method is None:
+        await show_cart(turn)
+        return
+    try:
+        # A failed placement rolls back to here, so no half-written order stays behind.
+        async with turn.session.begin_nested():
+            order = await place_order(
+                turn.session,
+                turn.store,
+                _draft(turn, checkout, fulfilment, method),
+                actor_type=ActorType.CUSTOMER,
+                actor_id=turn.customer.id,
+            )
+    except (StoreClosedError, ItemUnavailableError, InvalidInputError) as exc:
+        logger.info(
+            "conversation.order_rejected",
+            store_id=str(turn.store.id),
+            customer_id=str(turn.customer.id),
+            code=exc.code,
+        )
+        await _explain_rejection(turn, exc)
+        return
+    turn.state.cart = []
+    turn.state.clear_draft()
+    turn.state.choices = []
+    go(turn, Step.IDLE)
+    turn.note(turn.t("conv.order_placed", number=order.number, total=turn.money(order.total)))
+
+
+async def _explain_rejection(turn: Turn, error: Exception) -> None:
+    if isinstance(error, StoreClosedError):
+        turn.state.clear_draft()
+        turn.state.choices = []
+        go(turn, Step.CART)
+        turn.note(turn.t("conv.placement_closed"))
+    elif isinstance(error, ItemUnavailableError):
+        turn.note(turn.t("conv.placement_unavailable"))
+        await show_cart(turn)
+    elif isinstance(error, EmptyOrderError):
+        turn.note(turn.t("conv.checkout_empty"))
+        await show_menu(turn)
+    elif isinstance(error, BelowMinimumOrderError) and await checkout_ready(turn) is None:
+        return
+    else:
+        turn.note(turn.t("conv.placement_changed"))
+        await show_cart(turn)

@@ -1,0 +1,231 @@
+"""Store a verified webhook delivery: customers, each inbound message once, statuses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapora.customers.schemas import ContactDetails
+from zapora.customers.service import upsert_customer
+from zapora.db import utcnow
+from zapora.observability.logging import mask_phone
+from zapora.stores.models import Store
+from zapora.whatsapp.models import InboundMessage, InboxStatus
+from zapora.whatsapp.payloads import (
+    ChangeValue,
+    Contact,
+    MessageHeader,
+    StatusEvent,
+    WebhookPayload,
+    parse_timestamp,
+)
+from zapora.whatsapp.statuses import apply_status
+
+logger = structlog.get_logger(__name__)
+
+# Types stored as processed without calling the conversation engine. A reply to a reaction
+# or a sticker would only add noise, and system or unsupported messages contain nothing to act on.
+SILENT_TYPES = frozenset({"reaction", "sticker", "system", "unsupported", "unknown"})
+MESSAGE_ID_MAX_LENGTH = 255
+WA_ID_MAX_LENGTH = 32
+TYPE_MAX_LENGTH = 32
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+@dataclass
+class StoredDelivery:
+    """Counts of one webhook delivery, and the ids of the stored messages still to process."""
+
+    pending_ids: list[uuid.UUID] = field(default_factory=list)
+    messages_stored: int = 0
+    duplicates: int = 0
+    statuses_applied: int = 0
+
+
+@dataclass(frozen=True)
+class _Received:
+    store_id: uuid.UUID
+    header: MessageHeader
+    wa_id: str
+    payload: dict[str, Any]
+    sent_at: datetime
+    contact: Contact | None
+
+
+async def store_delivery(session: AsyncSession, payload: WebhookPayload) -> StoredDelivery:
+    """Upsert the senders, insert new messages and apply statuses; flush, never commit.
+
+    Each message is inserted with ``ON CONFLICT (message_id) DO NOTHING``, so a redelivery,
+    even one arriving at the same moment on another replica, stores nothing twice and
+    returns no id to process.
+    """
+    result = StoredDelivery()
+    received: list[_Received] = []
+    store_ids: dict[str, uuid.UUID | None] = {}
+    for value in _message_changes(payload):
+        assert value.metadata is not None
+        store_id = await _find_store(session, value.metadata.phone_number_id, store_ids)
+        if store_id is None:
+            continue
+        for raw_status in value.statuses:
+            event = _validate_item(StatusEvent, raw_status, "status")
+            if event is not None and await apply_status(session, store_id, event):
+                result.statuses_applied += 1
+        received.extend(_read_messages(store_id, value))
+
+    customer_ids = await _upsert_senders(session, received)
+    for item in received:
+        customer_id = customer_ids[(item.store_id, item.wa_id)]
+        inbound_id = await _insert_message(session, item, customer_id)
+        if inbound_id is None:
+            result.duplicates += 1
+            logger.info("webhook.message_duplicate", message_id=item.header.id)
+            continue
+        result.messages_stored += 1
+        if item.header.type not in SILENT_TYPES:
+            result.pending_ids.append(inbound_id)
+        logger.info(
+            "webhook.message_stored",
+            inbound_id=str(inbound_id),
+            store_id=str(item.store_id),
+            customer_id=str(customer_id),
+            type=item.header.type[:TYPE_MAX_LENGTH],
+        )
+    return result
+
+
+def _message_changes(payload: WebhookPayload) -> Iterator[ChangeValue]:
+    for entry in payload.entry:
+        for change in entry.changes:
+            if change.field != "messages" or change.value is None:
+                logger.info("webhook.change_ignored", field=(change.field or "")[:64])
+                continue
+            value = _validate_item(ChangeValue, change.value, "change")
+            if value is None:
+                continue
+            if value.metadata is None:
+                logger.warning("webhook.change_without_metadata")
+                continue
+            yield value
+
+
+async def _find_store(
+    session: AsyncSession, phone_number_id: str, cache: dict[str, uuid.UUID | None]
+) -> uuid.UUID | None:
+    if phone_number_id not in cache:
+        cache[phone_number_id] = await session.scalar(
+            select(Store.id).where(Store.whatsapp_phone_number_id == phone_number_id)
+        )
+        if cache[phone_number_id] is None:
+            logger.warning("webhook.unknown_phone_number", phone_number_id=phone_number_id[:64])
+    return cache[phone_number_id]
+
+
+def _validate_item(model: type[_Model], raw: Any, kind: str) -> _Model | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        logger.warning("webhook.item_skipped", kind=kind, errors=exc.error_count())
+        return None
+
+
+def _read_messages(store_id: uuid.UUID, value: ChangeValue) -> Iterator[_Received]:
+    contacts: dict[str, Contact] = {}
+    for raw_contact in value.contacts:
+        contact = _validate_item(Contact, raw_contact, "contact")
+        if contact is not None and contact.wa_id:
+            contacts[contact.wa_id] = contact
+    for raw_message in value.messages:
+        header = _validate_item(MessageHeader, raw_message, "message")
+        if header is None:
+            continue
+        wa_id = header.from_
+        # NOTE: a sender who hides their number behind a username has no "from". Customers
+        # are keyed on wa_id, so such messages are acknowledged but not stored.
+        if not wa_id or len(wa_id) > WA_ID_MAX_LENGTH or len(header.id) > MESSAGE_ID_MAX_LENGTH:
+            logger.warning(
+                "webhook.message_skipped",
+                store_id=str(store_id),
+                wa_id=mask_phone((wa_id or "")[:WA_ID_MAX_LENGTH]),
+                reason="missing or oversized sender or message id",
+            )
+            continue
+        yield _Received(
+            store_id=store_id,
+            header=header,
+            wa_id=wa_id,
+            payload=raw_message,
+            sent_at=parse_timestamp(header.timestamp) or utcnow(),
+            contact=contacts.get(wa_id),
+        )
+
+
+async def _upsert_senders(
+    session: AsyncSession, received: list[_Received]
+) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    details: dict[tuple[uuid.UUID, str], ContactDetails] = {}
+    for item in received:
+        key = (item.store_id, item.wa_id)
+        previous = details.get(key)
+        contact = item.contact
+        last_message_at = item.sent_at
+        if previous is not None and previous.last_message_at is not None:
+            last_message_at = max(previous.last_message_at, item.sent_at)
+        details[key] = ContactDetails(
+            wa_id=item.wa_id,
+            profile_name=contact.profile.name if contact and contact.profile else None,
+            business_scoped_user_id=(contact.user_id if contact else None)
+            or item.header.from_user_id,
+            last_message_at=last_message_at,
+        )
+    customer_ids = {}
+    # Upserting in a fixed order takes the customer row locks in the same order in every
+    # delivery, so two deliveries naming the same customers do not deadlock each other.
+    for key in sorted(details, key=lambda pair: (str(pair[0]), pair[1])):
+        customer_ids[key] = await upsert_customer(session, key[0], details[key])
+    return customer_ids
+
+
+def _insert(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(InboundMessage)
+    return sqlite.insert(InboundMessage)
+
+
+async def _insert_message(
+    session: AsyncSession, item: _Received, customer_id: uuid.UUID
+) -> uuid.UUID | None:
+    now = utcnow()
+    silent = item.header.type in SILENT_TYPES
+    statement = (
+        _insert(session)
+        .values(
+            id=uuid.uuid4(),
+            store_id=item.store_id,
+            message_id=item.header.id,
+            wa_id=item.wa_id,
+            customer_id=customer_id,
+            type=item.header.type[:TYPE_MAX_LENGTH],
+            payload=item.payload,
+            sent_at=item.sent_at,
+            received_at=now,
+            status=(InboxStatus.PROCESSED if silent else InboxStatus.PENDING).value,
+            attempts=0,
+            next_attempt_at=now,
+            processed_at=now if silent else None,
+        )
+        .on_conflict_do_nothing(index_elements=[InboundMessage.message_id])
+        .returning(InboundMessage.id)
+    )
+    inbound_id: uuid.UUID | None = (await session.execute(statement)).scalar_one_or_none()
+    return inbound_id

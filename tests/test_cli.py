@@ -1,0 +1,94 @@
+"""The ``zapora`` command, run as a separate process against each backend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.factories import make_store
+
+ZAPORA = str(Path(sys.executable).parent / "zapora")
+
+
+def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ZAPORA_DATABASE_URL": database_url, "ZAPORA_LOG_LEVEL": "WARNING"}
+    return subprocess.run(  # noqa: S603
+        [ZAPORA, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def test_create_user_can_log_in(client, session, database_url):
+    store = await make_store(session, slug="cli-store")
+    await session.commit()
+
+    result = _run(
+        database_url,
+        "create-user",
+        "--email",
+        "Staff@Example.com",
+        "--password",
+        "a-long-password",
+        "--role",
+        "store_staff",
+        "--store",
+        "cli-store",
+    )
+    assert result.returncode == 0, result.stderr
+
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": "staff@example.com", "password": "a-long-password"}
+    )
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["role"] == "store_staff"
+    assert me.json()["store_id"] == str(store.id)
+
+
+async def test_create_user_unknown_store(client, database_url):
+    result = _run(
+        database_url,
+        "create-user",
+        "--email",
+        "x@example.com",
+        "--password",
+        "a-long-password",
+        "--role",
+        "store_staff",
+        "--store",
+        "no-such-store",
+    )
+    assert result.returncode != 0
+    assert "no-such-store" in result.stderr
+
+
+async def test_create_user_unknown_role(client, database_url):
+    result = _run(
+        database_url,
+        "create-user",
+        "--email",
+        "x@example.com",
+        "--password",
+        "a-long-password",
+        "--role",
+        "chef",
+    )
+    assert result.returncode != 0
+    assert "platform_admin" in result.stderr
+
+
+async def test_create_user_short_password(client, database_url):
+    result = _run(
+        database_url,
+        "create-user",
+        "--email",
+        "x@example.com",
+        "--password",
+        "short",
+        "--role",
+        "platform_admin",
+    )
+    assert result.returncode == 1
+    assert "8 characters" in result.stderr
