@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 REQUIRE_SERVICES = os.environ.get("ZAPORA_TEST_REQUIRE_SERVICES", "") not in ("", "0", "false")
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
+TEST_SECRET_KEY = secrets.token_urlsafe(48)
 BACKENDS = ["sqlite", "postgresql"]
 
 # The local Graph API stand-in fixture, ``graph_api``, for every test.
@@ -105,6 +107,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "environment": Environment.TEST,
+        "secret_key": TEST_SECRET_KEY,
         "whatsapp_app_secret": APP_SECRET,
         "whatsapp_verify_token": VERIFY_TOKEN,
         "whatsapp_transport": WhatsAppTransport.LOG,

@@ -17,6 +17,7 @@ from zapora.db import create_engine, create_session_factory
 from zapora.errors import install_error_handlers
 from zapora.observability.health import router as health_router
 from zapora.observability.logging import configure_logging
+from zapora.observability.request_context import RequestContextMiddleware, parse_networks
 from zapora.orders.router import router as orders_router
 from zapora.stores.router import router as stores_router
 from zapora.whatsapp.router import inbox_router
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     install_error_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware, trusted_proxies=parse_networks(settings.trusted_proxies)
+    )
 
     app.include_router(health_router)
     app.include_router(webhook_router)

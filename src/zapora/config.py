@@ -58,13 +58,35 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = None
     idempotency_key_hours: int = Field(default=24, ge=1)
 
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+
+    cache_ttl_seconds: int = Field(default=300, ge=1)
+
+    # Rate limits use the `limits` notation: "100/minute", "10/second;1000/hour".
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "100/minute"
+    rate_limit_login_ip: str = "10/minute"
+    rate_limit_login_account: str = "5/minute;20/hour"
+    rate_limit_webhook: str = "6000/minute"
+    rate_limit_public: str = "300/minute"
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Peers (IPs or CIDR blocks) whose X-Forwarded-For header is believed.",
+    )
+
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    https_redirect: bool = False
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
+
     @model_validator(mode="after")
     def _reject_placeholder_secret(self) -> Settings:
-        if self.environment is Environment.PRODUCTION:
+        if self.environment is not Environment.DEVELOPMENT:
             key = self.secret_key.get_secret_value()
             if key == DEVELOPMENT_SECRET_KEY or len(key) < 32:
                 raise ValueError(
-                    "ZAPORA_SECRET_KEY must be at least 32 random characters in production; "
+                    "ZAPORA_SECRET_KEY must be at least 32 random characters outside "
+                    f"development (ZAPORA_ENVIRONMENT={self.environment.value}); "
                     "generate one with: "
                     "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
                 )

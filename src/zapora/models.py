@@ -1,6 +1,7 @@
 """Import every table so that Alembic and the tests see the whole schema."""
 
-from zapora.auth.models import User
+from zapora.audit.models import AuditEntry
+from zapora.auth.models import RefreshToken, User
 from zapora.catalog.models import Category, Item, Option, OptionGroup
 from zapora.customers.models import Customer, CustomerAddress
 from zapora.db import Base
@@ -10,6 +11,7 @@ from zapora.stores.models import Store
 from zapora.whatsapp.models import Conversation, InboundMessage
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Category",
     "Conversation",
@@ -24,6 +26,7 @@ __all__ = [
     "OrderEvent",
     "OrderLine",
     "OutboxMessage",
+    "RefreshToken",
     "Store",
     "User",
 ]

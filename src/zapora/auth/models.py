@@ -1,14 +1,15 @@
-"""Staff users and their roles."""
+"""Staff users, their roles and their refresh tokens."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zapora.db import Base, Timestamps, UUIDPrimaryKey
+from zapora.db import Base, Timestamps, UUIDPrimaryKey, utcnow
 
 
 class Role(StrEnum):
@@ -29,3 +30,22 @@ class User(UUIDPrimaryKey, Timestamps, Base):
         ForeignKey("stores.id", ondelete="CASCADE"), index=True
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Carried in every token; bumping it (password or role change, disabling) voids them all.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class RefreshToken(UUIDPrimaryKey, Base):
+    """One refresh token of a rotation family; only its SHA-256 digest is stored."""
+
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    # Set when the token was exchanged for its successor; a second use is a reuse.
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,61 @@
+"""Prometheus metrics, defined once and imported where they are observed.
+
+With several processes (uvicorn workers, separate worker processes) set
+``PROMETHEUS_MULTIPROC_DIR`` to an empty shared folder: prometheus-client then writes
+per-process files that ``GET /metrics`` aggregates.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "zapora_http_requests_total",
+    "HTTP requests handled, by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "zapora_http_request_duration_seconds",
+    "Time to handle an HTTP request, by route template and method.",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_IN_FLIGHT = Gauge(
+    "zapora_http_requests_in_flight",
+    "HTTP requests being handled now.",
+    multiprocess_mode="livesum",
+)
+
+CACHE_REQUESTS = Counter(
+    "zapora_cache_requests_total",
+    "Cache lookups by cache name and result (hit, miss, error).",
+    ["cache", "result"],
+)
+
+RATE_LIMIT_DECISIONS = Counter(
+    "zapora_rate_limit_decisions_total",
+    "Rate limit checks by route class and result (allowed, limited, error).",
+    ["route_class", "result"],
+)
+
+WEBHOOK_EVENTS = Counter(
+    "zapora_whatsapp_webhook_events_total",
+    "WhatsApp webhook events received, by kind (message type or status).",
+    ["kind"],
+)
+WHATSAPP_SENDS = Counter(
+    "zapora_whatsapp_sends_total",
+    "Outbound WhatsApp send attempts by result (sent, retry, failed) and Graph error code.",
+    ["result", "error_code"],
+)
+
+ORDERS_PLACED = Counter("zapora_orders_placed_total", "Orders placed, by source.", ["source"])
+ORDER_TRANSITIONS = Counter(
+    "zapora_order_transitions_total", "Order status changes, by new status.", ["status"]
+)
+
+AUTH_EVENTS = Counter(
+    "zapora_auth_events_total",
+    "Authentication events (login, login_failed, refresh, refresh_reuse, logout).",
+    ["event"],
+)

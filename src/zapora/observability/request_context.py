@@ -1,0 +1,93 @@
+"""Per-request context: the request id and the client IP, bound for logs and audit entries.
+
+This is pure ASGI middleware, so the structlog context variables it binds are seen by the
+route, its dependencies and any task the route starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from collections.abc import Iterable
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+# Accept a caller's id only when it is short and plain, so it is safe in logs and headers.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: Iterable[str]) -> list[IPNetwork]:
+    """Parse IPs and CIDR blocks; raise ValueError naming the first invalid entry."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"invalid trusted proxy '{value}': use an IP or a CIDR block") from exc
+    return networks
+
+
+def _is_trusted(address: str, trusted: list[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[IPNetwork]) -> str | None:
+    """Return the client's address, believing X-Forwarded-For only from trusted proxies.
+
+    The header is read right to left: each hop added by a trusted proxy is skipped, and the
+    first address not in a trusted network is the client. A client that sends its own
+    header only adds entries to the left of the ones the proxies append.
+    """
+    if peer is None or not forwarded_for or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer
+    return hops[0] if hops else peer
+
+
+class RequestContextMiddleware:
+    """Bind ``request_id`` and ``client_ip`` for the request and echo ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: list[IPNetwork]) -> None:
+        self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1"): value for key, value in scope["headers"]}
+        offered = headers.get(REQUEST_ID_HEADER, b"").decode("latin-1")
+        request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        peer = scope["client"][0] if scope.get("client") else None
+        forwarded = headers.get("x-forwarded-for", b"").decode("latin-1") or None
+        ip = client_ip(peer, forwarded, self.trusted_proxies)
+        scope.setdefault("state", {})
+        scope["state"]["request_id"] = request_id
+        scope["state"]["client_ip"] = ip
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id, client_ip=ip):
+            await self.app(scope, receive, send_with_id)
