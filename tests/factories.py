@@ -9,13 +9,13 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.auth.models import Role, User
-from zapora.auth.passwords import hash_password
+from zapora.auth.passwords import hash_password_sync
 from zapora.catalog.models import Category, Item, Option, OptionGroup
 from zapora.stores.models import Store
 
 PASSWORD = "correct-horse-battery"
 # Hashed once: argon2 is slow on purpose, and every test makes users.
-PASSWORD_HASH = hash_password(PASSWORD)
+PASSWORD_HASH = hash_password_sync(PASSWORD)
 
 
 async def make_store(session: AsyncSession, **values: object) -> Store:

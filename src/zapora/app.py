@@ -9,16 +9,28 @@ import structlog
 from fastapi import FastAPI
 
 from zapora import __version__
+from zapora.audit.router import router as audit_router
 from zapora.auth.router import router as auth_router
+from zapora.auth.staff_router import router as staff_router
+from zapora.catalog.cache import PublishMenuChanges, create_menu_cache
 from zapora.catalog.router import public_router as menu_router
 from zapora.catalog.router import router as catalog_router
 from zapora.config import Settings, get_settings
 from zapora.db import create_engine, create_session_factory
 from zapora.errors import install_error_handlers
+from zapora.observability.exposition import router as metrics_router
+from zapora.observability.health import ReadinessState
 from zapora.observability.health import router as health_router
+from zapora.observability.http_metrics import HttpMetricsMiddleware
 from zapora.observability.logging import configure_logging
+from zapora.observability.multiprocess import mark_this_process_ended, remove_ended_processes
+from zapora.observability.pool_metrics import instrument_pool
 from zapora.observability.request_context import RequestContextMiddleware, parse_networks
+from zapora.observability.shutdown import ShutdownState, TerminationHook
+from zapora.observability.tracing import setup_tracing
 from zapora.orders.router import router as orders_router
+from zapora.ratelimit.middleware import install_rate_limiting
+from zapora.security import install_http_security
 from zapora.stores.router import router as stores_router
 from zapora.whatsapp.router import inbox_router
 from zapora.whatsapp.router import router as webhook_router
@@ -31,9 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = create_engine(settings.resolved_database_url)
     session_factory = create_session_factory(engine)
+    menu_cache = create_menu_cache(settings, session_factory)
+    instrument_pool(engine)
+    shutdown = ShutdownState()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        remove_ended_processes()
+        termination = TerminationHook(shutdown, delay_seconds=settings.shutdown_delay_seconds)
+        termination.install()
         worker: Worker | None = None
         if settings.worker_in_process:
             worker = Worker(settings, session_factory)
@@ -42,9 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            shutdown.begin("application shutdown")
+            termination.uninstall()
             if worker is not None:
                 await worker.stop()
+            if app.state.tracing is not None:
+                app.state.tracing.shutdown()
+            await menu_cache.close()
             await engine.dispose()
+            mark_this_process_ended()
             logger.info("app.stopped")
 
     app = FastAPI(
@@ -56,20 +80,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.menu_cache = menu_cache
+    app.state.shutdown = shutdown
+    app.state.readiness = ReadinessState()
     install_error_handlers(app)
+    # Added before RequestContextMiddleware so it runs inside it and reads the client IP.
+    install_rate_limiting(app, settings)
+    install_http_security(app, settings)
+    # Inside RequestContextMiddleware, so the access log line carries the request id.
+    app.add_middleware(HttpMetricsMiddleware, routes=app.router.routes)
     app.add_middleware(
         RequestContextMiddleware, trusted_proxies=parse_networks(settings.trusted_proxies)
     )
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(webhook_router)
     api_prefix = "/api/v1"
     app.include_router(auth_router, prefix=api_prefix)
-    app.include_router(stores_router, prefix=api_prefix)
+    # Store settings are part of the public menu.
+    app.include_router(stores_router, prefix=api_prefix, dependencies=[PublishMenuChanges])
+    app.include_router(staff_router, prefix=api_prefix)
     app.include_router(menu_router, prefix=api_prefix)
     app.include_router(catalog_router, prefix=api_prefix)
     app.include_router(orders_router, prefix=api_prefix)
     app.include_router(inbox_router, prefix=api_prefix)
+    app.include_router(audit_router, prefix=api_prefix)
+    app.state.tracing = setup_tracing(app, engine)
     return app
 
 

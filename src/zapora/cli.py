@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import structlog
 import typer
 import uvicorn
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from zapora.demo import DEMO_GRAPH_PORT, DEMO_PHONE_NUMBER_ID
 from zapora.errors import ZaporaError
 from zapora.migrate import upgrade_to_head
 from zapora.observability.logging import configure_logging
+from zapora.observability.metrics import MULTIPROCESS_DIR_VARIABLE
 
 app = typer.Typer(help="Zapora: sell for delivery through WhatsApp.", no_args_is_help=True)
 
@@ -33,6 +36,13 @@ def serve(
 ) -> None:
     """Serve the HTTP API and the WhatsApp webhook."""
     _configure()
+    settings = get_settings()
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        structlog.get_logger(__name__).warning(
+            "metrics.per_process",
+            workers=workers,
+            fix=f"set {MULTIPROCESS_DIR_VARIABLE} to an empty folder so /metrics sums all workers",
+        )
     uvicorn.run(
         "zapora.app:create_app_from_env",
         factory=True,
@@ -40,7 +50,10 @@ def serve(
         port=port,
         workers=workers,
         log_config=None,
+        # Requests are logged as "http.request" by the application, with the route template.
+        access_log=False,
         proxy_headers=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse_many
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0000"  # noqa: S105
 
@@ -56,11 +60,21 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=60, ge=5)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     run_worker_in_process: bool | None = None
+    # After SIGTERM, `serve` keeps serving but reports not ready for shutdown_delay_seconds,
+    # so that a load balancer stops routing to it. Then it waits up to
+    # shutdown_timeout_seconds for requests in flight before cancelling them.
+    shutdown_delay_seconds: float = Field(default=0.0, ge=0)
+    shutdown_timeout_seconds: int = Field(default=30, ge=1)
     idempotency_key_hours: int = Field(default=24, ge=1)
 
     refresh_token_days: int = Field(default=30, ge=1, le=365)
 
     cache_ttl_seconds: int = Field(default=300, ge=1)
+    cache_key_prefix: str = Field(
+        default="zapora:cache",
+        min_length=1,
+        description="Prefix of the cache's Redis keys.",
+    )
 
     # Rate limits use the `limits` notation: "100/minute", "10/second;1000/hour".
     rate_limit_enabled: bool = True
@@ -69,15 +83,73 @@ class Settings(BaseSettings):
     rate_limit_login_account: str = "5/minute;20/hour"
     rate_limit_webhook: str = "6000/minute"
     rate_limit_public: str = "300/minute"
-    trusted_proxies: list[str] = Field(
+    rate_limit_key_prefix: str = Field(
+        default="zapora:ratelimit",
+        min_length=1,
+        description="Prefix of the rate limit counters' Redis keys.",
+    )
+    # NoDecode lets the validator accept "10.0.0.0/8,127.0.0.1" as well as a JSON list.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Peers (IPs or CIDR blocks) whose X-Forwarded-For header is believed.",
+        description=(
+            "Peers (IPs or CIDR blocks) whose X-Forwarded-For header is believed, "
+            "comma-separated or a JSON list."
+        ),
     )
 
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     https_redirect: bool = False
     hsts_seconds: int = Field(default=31_536_000, ge=0)
+
+    @field_validator(
+        "rate_limit_default",
+        "rate_limit_login_ip",
+        "rate_limit_login_account",
+        "rate_limit_webhook",
+        "rate_limit_public",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        variable = f"ZAPORA_{str(info.field_name).upper()}"
+        fix = "use the form '100/minute' or '5/minute;20/hour'"
+        try:
+            items = parse_many(value)
+        except ValueError:
+            raise ValueError(f"invalid rate limit '{value}' in {variable}: {fix}") from None
+        if any(item.amount < 1 for item in items):
+            raise ValueError(f"invalid rate limit '{value}' in {variable}: allow at least 1")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_trusted_proxies(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    f"invalid JSON list in ZAPORA_TRUSTED_PROXIES: {text!r}. "
+                    "Send a JSON list of strings or comma-separated values."
+                ) from None
+        return [entry for entry in text.split(",") if entry.strip()]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: list[str]) -> list[str]:
+        entries = [entry.strip() for entry in value]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"invalid trusted proxy '{entry}' in ZAPORA_TRUSTED_PROXIES: use an IP "
+                    "such as 10.0.0.1 or a CIDR block such as 10.0.0.0/8"
+                ) from None
+        return entries
 
     @model_validator(mode="after")
     def _reject_placeholder_secret(self) -> Settings:

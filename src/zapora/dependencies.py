@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -48,6 +49,7 @@ async def get_current_user(
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
+    """Return the caller's active account if the token matches its current token version."""
     if not token:
         raise AuthenticationError(
             "This route needs a bearer token.",
@@ -56,19 +58,29 @@ async def get_current_user(
     claims = decode_access_token(settings, token)
     user = await session.get(User, claims.user_id)
     if user is None or not user.is_active:
-        raise AuthenticationError("The user of this token is disabled or gone.", fix="log in again")
-    if user.role != claims.role:
-        raise AuthenticationError("The user's role changed since login.", fix="log in again")
+        raise AuthenticationError(
+            "The user of this token is disabled or deleted.", fix="log in again"
+        )
+    # A password change, role change, disabling or logout from all sessions bumps the version.
+    if user.token_version != claims.token_version or user.role != claims.role:
+        raise AuthenticationError(
+            "The token was revoked: the account's password, role or sessions changed.",
+            fix="log in again",
+        )
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
+# The checks built by ``require``, so tools and tests can read a route's permission.
+_PERMISSION_CHECKS: dict[object, Permission] = {}
 
+
+@cache
 def require(permission: Permission) -> Callable[[User], Awaitable[User]]:
     """Build a dependency that returns the caller when their role grants ``permission``."""
 
-    async def _check(user: CurrentUser) -> User:
+    async def check_permission(user: CurrentUser) -> User:
         if not has_permission(user.role, permission):
             raise PermissionDeniedError(
                 f"Your role '{user.role}' lacks the permission '{permission.value}'.",
@@ -76,7 +88,13 @@ def require(permission: Permission) -> Callable[[User], Awaitable[User]]:
             )
         return user
 
-    return _check
+    _PERMISSION_CHECKS[check_permission] = permission
+    return check_permission
+
+
+def required_permission(dependency: object) -> Permission | None:
+    """Return the permission a dependency built by ``require`` checks, else None."""
+    return _PERMISSION_CHECKS.get(dependency)
 
 
 def can_access_store(user: User, store_id: uuid.UUID) -> bool:

@@ -9,8 +9,12 @@ import signal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zapora.catalog.cache import create_menu_cache
 from zapora.config import Settings
 from zapora.db import create_engine, create_session_factory
+from zapora.observability.multiprocess import mark_this_process_ended, remove_ended_processes
+from zapora.observability.pool_metrics import instrument_pool
+from zapora.observability.tracing import setup_tracing
 from zapora.outbox.sender import send_due
 from zapora.outbox.transports import Transport, build_transport
 
@@ -149,7 +153,13 @@ class Worker:
 async def run_forever(settings: Settings) -> None:
     """Run the worker on its own database engine until SIGINT or SIGTERM."""
     engine = create_engine(settings.resolved_database_url)
-    worker = Worker(settings, create_session_factory(engine))
+    instrument_pool(engine)
+    remove_ended_processes()
+    tracing = setup_tracing(None, engine)
+    session_factory = create_session_factory(engine)
+    # The bot reads menus through the same cache as the API replicas.
+    menu_cache = create_menu_cache(settings, session_factory)
+    worker = Worker(settings, session_factory)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -167,4 +177,8 @@ async def run_forever(settings: Settings) -> None:
         for signal_number in signals:
             loop.remove_signal_handler(signal_number)
         await worker.stop()
+        await menu_cache.close()
+        if tracing is not None:
+            tracing.shutdown()
         await engine.dispose()
+        mark_this_process_ended()

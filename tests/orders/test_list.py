@@ -168,10 +168,10 @@ async def test_list_rejects_malformed_cursor(client: httpx.AsyncClient, shop: Sh
         "é",
         "abc",
         encode([1, 2]),
-        encode({"placed_at": "2026-03-01T12:00:00", "id": str(uuid.uuid4())}),
-        encode({"placed_at": "2026-03-01T12:00:00+00:00", "id": "x"}),
-        encode({"placed_at": 5, "id": str(uuid.uuid4())}),
-        encode({"placed_at": "9999-12-31T23:00:00-05:00", "id": str(uuid.uuid4())}),
+        encode({"at": "2026-03-01T12:00:00", "id": str(uuid.uuid4())}),
+        encode({"at": "2026-03-01T12:00:00+00:00", "id": "x"}),
+        encode({"at": 5, "id": str(uuid.uuid4())}),
+        encode({"at": "9999-12-31T23:00:00-05:00", "id": str(uuid.uuid4())}),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
     ]
     for cursor in cursors:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.conftest import make_settings
+from tests.conftest import TEST_SECRET_KEY, make_settings
 from tests.factories import make_store
 from tests.graph_api import GraphApiStandIn
 from tests.outbox.conftest import ACCESS_TOKEN, CUSTOMER, load, queue_message
@@ -109,6 +109,7 @@ async def test_worker_command_stops_on_sigterm(
         **os.environ,
         "ZAPORA_DATABASE_URL": database_url,
         "ZAPORA_ENVIRONMENT": "test",
+        "ZAPORA_SECRET_KEY": TEST_SECRET_KEY,
         "ZAPORA_WHATSAPP_TRANSPORT": "log",
         "ZAPORA_WORKER_POLL_SECONDS": "0.05",
         "ZAPORA_LOG_JSON": "true",

@@ -107,7 +107,6 @@ async def test_manager_updates_settings(client, session):
         "delivery_fee": 0,
         "minimum_order": 2500,
         "is_open": False,
-        "whatsapp_phone_number_id": "109876543210",
         "whatsapp_access_token": "EAAG-new-token",
     }
 
@@ -129,9 +128,42 @@ async def test_manager_updates_settings(client, session):
     assert stored.time_zone == "America/Manaus"
 
 
+async def test_manager_cannot_change_phone_number_id(client, session):
+    store = await make_store(session)
+    headers = await _headers_for(client, session, store)
+
+    response = await client.patch(
+        f"/api/v1/stores/{store.id}",
+        json={"whatsapp_phone_number_id": "109876543210"},
+        headers=headers,
+    )
+
+    assert response.status_code == 403, response.text
+    assert response.json()["errors"][0]["field"] == "whatsapp_phone_number_id"
+    stored = await session.scalar(
+        select(Store).where(Store.id == store.id).execution_options(populate_existing=True)
+    )
+    assert stored is not None
+    assert stored.whatsapp_phone_number_id == store.whatsapp_phone_number_id
+
+
+async def test_admin_changes_phone_number_id(client, session):
+    store = await make_store(session)
+    headers = await _headers_for(client, session, None, Role.PLATFORM_ADMIN)
+
+    response = await client.patch(
+        f"/api/v1/stores/{store.id}",
+        json={"whatsapp_phone_number_id": "109876543210"},
+        headers=headers,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["whatsapp_phone_number_id"] == "109876543210"
+
+
 async def test_update_clears_whatsapp_fields(client, session):
     store = await make_store(session, whatsapp_access_token="old-token")
-    headers = await _headers_for(client, session, store)
+    headers = await _headers_for(client, session, None, Role.PLATFORM_ADMIN)
 
     response = await client.patch(
         f"/api/v1/stores/{store.id}",
@@ -202,7 +234,7 @@ async def test_invalid_time_zone_names_fix(client, session):
 async def test_update_phone_number_id_conflict(client, session):
     store = await make_store(session)
     other = await make_store(session)
-    headers = await _headers_for(client, session, store)
+    headers = await _headers_for(client, session, None, Role.PLATFORM_ADMIN)
 
     taken = await client.patch(
         f"/api/v1/stores/{store.id}",

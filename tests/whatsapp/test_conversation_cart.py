@@ -11,6 +11,7 @@ from tests.whatsapp.test_conversation_support import (
     open_chat,
     option_ids,
     option_titles,
+    row_descriptions,
 )
 from zapora.catalog.models import Category, Item
 from zapora.config import Settings
@@ -61,6 +62,7 @@ async def test_category_pages(session: AsyncSession, settings: Settings) -> None
         pages += 1
         ids = option_ids(page)
         assert len(ids) <= 10
+        assert option_titles(page)[ids.index("act:menu")] == "‹ Categorias"
         seen += [row_id for row_id in ids if row_id.startswith("item:")]
         if pages > 1:
             assert "page:prev" in ids
@@ -78,8 +80,23 @@ async def test_category_pages(session: AsyncSession, settings: Settings) -> None
 
     back = await chat.one(await chat.text("voltar"))
     assert "Página 3 de 4" in body_text(back)
+    # Seven items per page: the second row of page 3 is the sixteenth item.
     by_number = await chat.one(await chat.text("2"))
-    assert "Quantas unidades de *Suco número 17" in body_text(by_number)
+    assert "Quantas unidades de *Suco número 15" in body_text(by_number)
+
+
+async def test_category_first_page_leads_back(session: AsyncSession, settings: Settings) -> None:
+    chat, menu = await open_chat(session, settings)
+    items = await _add_category(session, chat.store.id, 25)
+    await chat.text("oi")
+    first = await chat.one(await chat.tap(f"cat:{items[0].category_id}"))
+    ids = option_ids(first)
+    assert "page:prev" not in ids
+    assert ids[-2:] == ["act:menu", "page:next"]
+
+    categories = await chat.one(await chat.tap("act:menu"))
+    assert option_ids(categories) == [f"cat:{menu.category.id}", f"cat:{items[0].category_id}"]
+    assert "Escolha uma categoria" in body_text(categories)
 
 
 async def test_long_names_are_shortened(session: AsyncSession, settings: Settings) -> None:
@@ -109,8 +126,7 @@ async def test_cart_view_and_removal(session: AsyncSession, settings: Settings) 
     cart = await chat.one(await chat.tap("act:cart"))
     assert option_ids(cart) == ["act:checkout", "act:more", "act:remove"]
     text = body_text(cart)
-    assert "1x Margherita (Small) — R$ 30,00" in text
-    assert "3x Soda — R$ 18,00" in text
+    assert "1x Margherita — R$ 30,00\n↳ Small\n3x Soda — R$ 18,00" in text
     assert "Subtotal: R$ 48,00" in text
 
     removal = await chat.one(await chat.tap("act:remove"))
@@ -119,9 +135,10 @@ async def test_cart_view_and_removal(session: AsyncSession, settings: Settings) 
     assert len(ids) == 3
     assert ids[-1] == "act:empty"
     assert option_titles(removal)[:2] == ["1x Margherita", "3x Soda"]
+    assert row_descriptions(removal)[:2] == ["R$ 30,00 · Small", "R$ 18,00"]
 
     after = await chat.one(await chat.tap(ids[0]))
-    assert "Removido: 1x Margherita (Small) — R$ 30,00" in body_text(after)
+    assert "Removido: 1x Margherita — R$ 30,00\n↳ Small" in body_text(after)
     assert "Margherita" not in body_text(after).split("Seu carrinho")[1]
     assert "Subtotal: R$ 18,00" in body_text(after)
 

@@ -124,7 +124,7 @@ async def test_unavailable_item_rejected(session: AsyncSession, settings: Settin
     # A tap on an older list that still showed the item.
     reply = await chat.one(await chat.tap(f"item:{menu.sold_out.id}", "Calzone"))
     assert "*Calzone* está indisponível no momento" in body_text(reply)
-    assert option_ids(reply) == [f"item:{menu.pizza.id}", f"item:{menu.soda.id}"]
+    assert option_ids(reply) == [f"item:{menu.pizza.id}", f"item:{menu.soda.id}", "act:menu"]
 
 
 async def test_cart_item_becomes_unavailable(session: AsyncSession, settings: Settings) -> None:
@@ -195,7 +195,7 @@ async def test_summary_cancel_keeps_cart(session: AsyncSession, settings: Settin
     await _cart_to_payment(chat, menu)
     await chat.tap("pay:pix")
     reply = await chat.one(await chat.tap("ok:cancel"))
-    assert "Seu carrinho foi mantido (3 item(ns))" in body_text(reply)
+    assert "Seu carrinho foi mantido (3 itens);" in body_text(reply)
     conversation = await session.scalar(select(Conversation))
     assert conversation is not None
     assert conversation.data["checkout"] is None

@@ -31,8 +31,9 @@ async def test_order_by_taps(session: AsyncSession, settings: Settings) -> None:
     assert option_ids(welcome) == [f"cat:{menu.category.id}"]
 
     items = await chat.one(await chat.tap(f"cat:{menu.category.id}", "Pizzas"))
-    assert option_ids(items) == [f"item:{menu.pizza.id}", f"item:{menu.soda.id}"]
+    assert option_ids(items) == [f"item:{menu.pizza.id}", f"item:{menu.soda.id}", "act:menu"]
     assert row_descriptions(items)[0] == "R$ 30,00"
+    assert option_titles(items)[-1] == "‹ Categorias"
 
     size = await chat.one(await chat.tap(f"item:{menu.pizza.id}", "Margherita"))
     assert kind_of(size) == "button"
@@ -45,11 +46,11 @@ async def test_order_by_taps(session: AsyncSession, settings: Settings) -> None:
 
     quantity = await chat.one(await chat.tap(f"opt:{menu.cheese.id}", "Cheese"))
     assert option_ids(quantity) == ["qty:1", "qty:2", "qty:3"]
-    assert "Margherita (Large, Cheese) — R$ 49,00 cada" in body_text(quantity)
+    assert "Margherita — R$ 49,00 cada\n↳ Large, Cheese" in body_text(quantity)
 
     added = await chat.one(await chat.tap("qty:2", "2"))
     assert option_ids(added) == ["act:cart", "act:more", "act:checkout"]
-    assert "2x Margherita (Large, Cheese) — R$ 98,00" in body_text(added)
+    assert "2x Margherita — R$ 98,00\n↳ Large, Cheese" in body_text(added)
     assert "Subtotal do carrinho: R$ 98,00" in body_text(added)
 
     fulfilment = await chat.one(await chat.tap("act:checkout", "Finalizar"))
@@ -69,7 +70,7 @@ async def test_order_by_taps(session: AsyncSession, settings: Settings) -> None:
     summary = await chat.one(await chat.tap("pay:pix", "PIX"))
     assert option_ids(summary) == ["ok:confirm", "ok:cancel"]
     summary_text = body_text(summary)
-    assert "2x Margherita (Large, Cheese) — R$ 98,00" in summary_text
+    assert "2x Margherita — R$ 98,00\n↳ Large, Cheese" in summary_text
     assert "Subtotal: R$ 98,00" in summary_text
     assert "Taxa de entrega: R$ 5,00" in summary_text
     assert "Total: R$ 103,00" in summary_text
@@ -125,9 +126,9 @@ async def test_order_by_typing(session: AsyncSession, settings: Settings) -> Non
     extras = await chat.one(await chat.text("2"))
     assert option_titles(extras) == ["Cheese", "Pular"]
     quantity = await chat.one(await chat.text("PULAR"))
-    assert "Margherita (Large) — R$ 45,00 cada" in body_text(quantity)
+    assert "Margherita — R$ 45,00 cada\n↳ Large" in body_text(quantity)
     added = await chat.one(await chat.text("3"))
-    assert "3x Margherita (Large) — R$ 135,00" in body_text(added)
+    assert "3x Margherita — R$ 135,00\n↳ Large" in body_text(added)
 
     await chat.text("adicionar mais")
     await chat.text("pizzas")
@@ -135,7 +136,7 @@ async def test_order_by_typing(session: AsyncSession, settings: Settings) -> Non
     await chat.text("1")
 
     cart = await chat.one(await chat.text("CARRINHO"))
-    assert "3x Margherita (Large) — R$ 135,00" in body_text(cart)
+    assert "3x Margherita — R$ 135,00\n↳ Large" in body_text(cart)
     assert "1x Soda — R$ 6,00" in body_text(cart)
     assert "Subtotal: R$ 141,00" in body_text(cart)
 

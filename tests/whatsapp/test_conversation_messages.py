@@ -5,16 +5,26 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
+from typing import cast
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.customers.models import Customer
+from zapora.orders.models import Order
+from zapora.orders.notifications import status_text_key
+from zapora.stores.models import Store
 from zapora.whatsapp import texts
 from zapora.whatsapp.conversation.parsing import (
+    AMOUNT_MAX_DIGITS,
+    AmountTooLargeError,
     clean_address,
     normalize,
     parse_amount,
     parse_quantity,
 )
+from zapora.whatsapp.conversation.state import ConversationState
+from zapora.whatsapp.conversation.turn import Turn
 from zapora.whatsapp.messages import (
     ListRow,
     ListSection,
@@ -145,6 +155,8 @@ def test_split_text_keeps_lines() -> None:
         ("R$ 1.250,75", 125075),
         ("50.25", 5025),
         ("troco para 200 reais", 20000),
+        ("50000000", 5_000_000_000),
+        ("9" * AMOUNT_MAX_DIGITS, (10**AMOUNT_MAX_DIGITS - 1) * 100),
         ("nada", None),
         ("50 ou 100", None),
         ("", None),
@@ -152,6 +164,14 @@ def test_split_text_keeps_lines() -> None:
 )
 def test_parse_amount(typed: str, cents: int | None) -> None:
     assert parse_amount(typed) == cents
+
+
+@pytest.mark.parametrize(
+    "typed", ["1" * (AMOUNT_MAX_DIGITS + 1), "9" * 5000, "R$ 1" + ".000" * 5, "troco " + "5" * 20]
+)
+def test_parse_amount_too_long(typed: str) -> None:
+    with pytest.raises(AmountTooLargeError):
+        parse_amount(typed)
 
 
 @pytest.mark.parametrize(
@@ -197,3 +217,45 @@ def test_keys_used_in_code_exist() -> None:
     assert used - set(texts.CATALOGS["pt-BR"]) == set()
     unused = {key for key in texts.CATALOGS["pt-BR"] if key.startswith("conv.")} - used
     assert unused == set()
+
+
+@pytest.mark.parametrize(
+    ("language", "fulfilment", "expected"),
+    [
+        ("pt-BR", "delivery", "Seu pedido #7 está pronto e logo sai para entrega."),
+        ("pt-BR", "pickup", "Seu pedido #7 está pronto para retirada."),
+        ("en", "delivery", "Your order #7 is ready and will leave for delivery soon."),
+        ("en", "pickup", "Your order #7 is ready for pickup."),
+    ],
+)
+def test_ready_text_names_next_step(language: str, fulfilment: str, expected: str) -> None:
+    order = Order(status="ready", fulfilment=fulfilment)
+    assert texts.text(language, status_text_key(order), number=7).startswith(expected)
+
+
+def test_typed_positions_explained() -> None:
+    for language in texts.CATALOGS:
+        footer = texts.text(language, "conv.list_footer")
+        assert len(footer) <= 60
+        assert "1, 2, 3…" in footer
+    assert "digite a posição dela" in texts.text("pt-BR", "conv.help")
+    assert "number" not in texts.text("en", "conv.help")
+
+
+def test_overlong_question_is_cut() -> None:
+    store = Store(name="Loja", language="pt-BR", currency="BRL")
+    turn = Turn(
+        session=cast(AsyncSession, None),
+        store=store,
+        customer=Customer(wa_id="5511955551234"),
+        state=ConversationState(),
+    )
+    turn.note("n" * 300)
+    turn.ask_buttons("p" * 2000, [("a", "A")])
+    note, question = turn.finish()
+    assert note == text_body("n" * 300)
+    body = question["interactive"]["body"]["text"]
+    assert body == "p" * 1023 + "…"
+    assert [button["reply"]["id"] for button in question["interactive"]["action"]["buttons"]] == [
+        "a"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import func, select, text, update
 
 from tests.factories import make_store
 from tests.whatsapp.conftest import app_client, fetch_all
@@ -167,3 +168,72 @@ async def test_concurrent_statuses_never_regress(client, settings, session, stor
     assert [response.status_code for response in responses] == [200, 200]
     row = await _reload(session_factory, sent)
     assert row.delivery_status == "read"
+
+
+async def test_opposite_order_statuses_all_succeed(
+    client, settings, session, store, session_factory
+):
+    phone_number_id = store.whatsapp_phone_number_id
+    messages = []
+    async with app_client(settings) as replica:
+        for trial in range(20):
+            batch = [await _sent_message(session, store) for _ in range(8)]
+            messages += batch
+            graph_ids = [message.graph_message_id for message in batch]
+            forwards = [status_event(graph_id, "delivered") for graph_id in graph_ids]
+            backwards = [status_event(graph_id, "read") for graph_id in reversed(graph_ids)]
+            responses = await asyncio.gather(
+                post_webhook(client, envelope(phone_number_id, statuses=forwards)),
+                post_webhook(replica, envelope(phone_number_id, statuses=backwards)),
+            )
+            assert [response.status_code for response in responses] == [200, 200], trial
+
+    rows = [await _reload(session_factory, message) for message in messages]
+    assert {row.delivery_status for row in rows} == {"read"}
+
+
+async def _wait_for_lock_wait(session_factory) -> None:
+    """Return once some transaction waits for a row lock; fail after about five seconds."""
+    async with session_factory() as observer:
+        for _ in range(500):
+            waiting = await observer.scalar(
+                select(func.count()).select_from(text("pg_locks")).where(text("NOT granted"))
+            )
+            await observer.rollback()
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+    pytest.fail("the delivery never waited for the row lock")
+
+
+# PostgreSQL only: SQLite takes its write lock at BEGIN, so two transactions never deadlock.
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_deadlocked_delivery_is_retried(backend, client, session, store, session_factory):
+    first, second = sorted(
+        [await _sent_message(session, store) for _ in range(2)],
+        key=lambda message: message.graph_message_id,
+    )
+    statuses = [status_event(message.graph_message_id, "read") for message in (first, second)]
+
+    async with session_factory() as blocker:
+        # The delivery's own deadlock check runs first, so the delivery is the one aborted.
+        await blocker.execute(text("SET LOCAL deadlock_timeout = '10s'"))
+        await blocker.execute(
+            update(OutboxMessage).where(OutboxMessage.id == second.id).values(error_message="held")
+        )
+        delivery = asyncio.create_task(
+            post_webhook(client, envelope(store.whatsapp_phone_number_id, statuses=statuses))
+        )
+        # The delivery has updated the first message and waits for the second one.
+        await _wait_for_lock_wait(session_factory)
+        await blocker.execute(
+            update(OutboxMessage).where(OutboxMessage.id == first.id).values(error_message="held")
+        )
+        await blocker.commit()
+        response = await delivery
+
+    assert response.status_code == 200
+    assert response.json()["statuses_applied"] == 2
+    rows = [await _reload(session_factory, message) for message in (first, second)]
+    assert [row.delivery_status for row in rows] == ["read", "read"]
+    assert [row.error_message for row in rows] == ["held", "held"]

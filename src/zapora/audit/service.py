@@ -1,4 +1,8 @@
-"""Write audit entries in the caller's transaction: an entry exists exactly when its change does."""
+"""Write audit entries in the caller's transaction and read them back a page at a time.
+
+An entry is added with the change it describes and flushed with it, so it exists exactly
+when the change is committed. Nothing here updates or deletes an entry.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,18 @@ from enum import Enum
 from typing import Any
 
 import structlog
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora import pagination
 from zapora.audit.models import AuditEntry
 from zapora.auth.models import User
+from zapora.errors import InvalidInputError
+
+# Fields whose values never enter the log. A non-null value is stored as REDACTED, so an
+# entry still shows that the field was set or changed.
+SECRET_FIELDS = frozenset({"whatsapp_access_token", "password", "password_hash"})
+REDACTED = "<changed>"
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,10 @@ class Actor:
     def staff(cls, user: User) -> Actor:
         return cls(type="staff", id=user.id, role=user.role)
 
+    @classmethod
+    def customer(cls, customer_id: uuid.UUID) -> Actor:
+        return cls(type="customer", id=customer_id)
+
 
 SYSTEM = Actor(type="system")
 ANONYMOUS = Actor(type="anonymous")
@@ -41,6 +57,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def _redact(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not values:
+        return None
+    return {
+        key: REDACTED if key in SECRET_FIELDS and value is not None else _jsonable(value)
+        for key, value in values.items()
+    }
 
 
 def snapshot(obj: object, fields: Iterable[str]) -> dict[str, Any]:
@@ -70,7 +95,8 @@ async def record(
     """Add one audit entry; the request id and client IP come from the request's log context.
 
     ``action`` is a dotted name such as ``order.transitioned`` or ``auth.login_failed``.
-    Secrets (passwords, tokens) must never be passed in ``before`` or ``after``.
+    Values of the fields in SECRET_FIELDS are replaced by REDACTED. Other secrets must
+    never be passed in ``before`` or ``after``.
     """
     context = structlog.contextvars.get_contextvars()
     entry = AuditEntry(
@@ -81,11 +107,96 @@ async def record(
         action=action,
         target_type=target_type,
         target_id=str(target_id) if target_id is not None else None,
-        before={key: _jsonable(value) for key, value in before.items()} if before else None,
-        after={key: _jsonable(value) for key, value in after.items()} if after else None,
+        before=_redact(before),
+        after=_redact(after),
         ip=context.get("client_ip"),
         request_id=context.get("request_id"),
     )
     session.add(entry)
     await session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Conditions an entry must meet to be listed; None means any value."""
+
+    store_id: uuid.UUID | None = None
+    # An action ending in "." matches every action that starts with it, e.g. "catalog.".
+    action: str | None = None
+    actor_id: uuid.UUID | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditListPage:
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+def encode_cursor(entry: AuditEntry) -> str:
+    """Encode the position after ``entry`` in the newest-first listing as an opaque string."""
+    return pagination.encode_cursor(entry.created_at, entry.id)
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    return pagination.decode_cursor(cursor)
+
+
+def _conditions(conditions: AuditFilter) -> list[Any]:
+    if (
+        conditions.since is not None
+        and conditions.until is not None
+        and conditions.until <= conditions.since
+    ):
+        raise InvalidInputError(
+            "until must be later than since.",
+            field="until",
+            fix="send an until later than since, or leave one of them out",
+        )
+    criteria: list[Any] = []
+    if conditions.store_id is not None:
+        criteria.append(AuditEntry.store_id == conditions.store_id)
+    if conditions.action is not None:
+        if conditions.action.endswith("."):
+            criteria.append(AuditEntry.action.startswith(conditions.action, autoescape=True))
+        else:
+            criteria.append(AuditEntry.action == conditions.action)
+    if conditions.actor_id is not None:
+        criteria.append(AuditEntry.actor_id == conditions.actor_id)
+    if conditions.target_type is not None:
+        criteria.append(AuditEntry.target_type == conditions.target_type)
+    if conditions.target_id is not None:
+        criteria.append(AuditEntry.target_id == conditions.target_id)
+    if conditions.since is not None:
+        criteria.append(AuditEntry.created_at >= conditions.since)
+    if conditions.until is not None:
+        criteria.append(AuditEntry.created_at < conditions.until)
+    return criteria
+
+
+async def list_entries(
+    session: AsyncSession, conditions: AuditFilter, *, limit: int = 50, cursor: str | None = None
+) -> AuditListPage:
+    """Return one page of the entries matching ``conditions``, newest first, ties by id.
+
+    ``since`` is inclusive and ``until`` exclusive.
+    """
+    query = select(AuditEntry).where(*_conditions(conditions))
+    if cursor is not None:
+        created_at, entry_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                AuditEntry.created_at < created_at,
+                and_(AuditEntry.created_at == created_at, AuditEntry.id < entry_id),
+            )
+        )
+    query = query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit + 1)
+    entries = list(await session.scalars(query))
+    if len(entries) <= limit:
+        return AuditListPage(entries=entries, next_cursor=None)
+    page = entries[:limit]
+    return AuditListPage(entries=page, next_cursor=encode_cursor(page[-1]))

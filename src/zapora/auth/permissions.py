@@ -19,8 +19,13 @@ class Permission(StrEnum):
     INBOX_READ = "inbox:read"
     INBOX_RETRY = "inbox:retry"
     STAFF_MANAGE = "staff:manage"
+    AUDIT_READ = "audit:read"
+    # Reading every store's audit log at once; only platform admins hold it.
+    AUDIT_READ_ALL = "audit:read_all"
 
 
+# Platform admins hold every permission on every store. The other roles act on their own
+# store only, which each route enforces by loading the store through ``load_store_for``.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(Permission),
     Role.STORE_MANAGER: frozenset(
@@ -35,6 +40,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INBOX_READ,
             Permission.INBOX_RETRY,
             Permission.STAFF_MANAGE,
+            Permission.AUDIT_READ,
         }
     ),
     Role.STORE_STAFF: frozenset(
@@ -56,6 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 def has_permission(role: str, permission: Permission) -> bool:
+    """Return whether ``role`` grants ``permission``; an unknown role grants nothing."""
     try:
         return permission in ROLE_PERMISSIONS[Role(role)]
     except ValueError:

@@ -11,9 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
+from zapora.audit.service import Actor
 from zapora.auth.models import User
 from zapora.auth.permissions import Permission
 from zapora.catalog import service
+from zapora.catalog.cache import MenuCacheDep, PublishMenuChanges
 from zapora.catalog.schemas import (
     CategoryCreate,
     CategoryOut,
@@ -30,9 +32,8 @@ from zapora.catalog.schemas import (
     OptionUpdate,
 )
 from zapora.dependencies import SessionDep, load_store_for, require
-from zapora.stores import service as stores_service
 
-router = APIRouter(prefix="/stores/{store_id}", tags=["catalog"])
+router = APIRouter(prefix="/stores/{store_id}", tags=["catalog"], dependencies=[PublishMenuChanges])
 public_router = APIRouter(tags=["menu"])
 
 CatalogReader = Annotated[User, Depends(require(Permission.CATALOG_READ))]
@@ -40,11 +41,9 @@ CatalogWriter = Annotated[User, Depends(require(Permission.CATALOG_WRITE))]
 
 
 @public_router.get("/stores/{slug}/menu", response_model=MenuOut)
-async def get_menu(slug: str, session: SessionDep) -> MenuOut:
+async def get_menu(slug: str, menus: MenuCacheDep) -> MenuOut:
     """Return a store's menu in display order, unavailable entries included and flagged."""
-    store = await stores_service.get_store_by_slug(session, slug)
-    categories = await service.load_menu(session, store.id)
-    return MenuOut.from_models(store, categories)
+    return await menus.menu_by_slug(slug)
 
 
 @router.get("/categories", response_model=list[CategoryOut])
@@ -63,7 +62,7 @@ async def create_category(
 ) -> CategoryOut:
     """Create a category."""
     await load_store_for(session, user, store_id)
-    category = await service.create_category(session, store_id, body)
+    category = await service.create_category(session, store_id, body, actor=Actor.staff(user))
     return CategoryOut.model_validate(category)
 
 
@@ -88,7 +87,7 @@ async def update_category(
     """Change the fields sent of a category."""
     await load_store_for(session, user, store_id)
     category = await service.get_category(session, store_id, category_id)
-    category = await service.update_category(session, category, body)
+    category = await service.update_category(session, category, body, actor=Actor.staff(user))
     return CategoryOut.model_validate(category)
 
 
@@ -101,7 +100,7 @@ async def delete_category(
     """Delete a category with all its items, option groups and options."""
     await load_store_for(session, user, store_id)
     category = await service.get_category(session, store_id, category_id)
-    await service.delete_category(session, category)
+    await service.delete_category(session, category, actor=Actor.staff(user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -124,7 +123,7 @@ async def create_item(
 ) -> ItemOut:
     """Create an item in one of the store's categories."""
     store = await load_store_for(session, user, store_id)
-    item = await service.create_item(session, store_id, body)
+    item = await service.create_item(session, store_id, body, actor=Actor.staff(user))
     return ItemOut.from_model(item, store.currency)
 
 
@@ -149,7 +148,7 @@ async def update_item(
     """Change the fields sent of an item, which may move it to another category."""
     store = await load_store_for(session, user, store_id)
     item = await service.get_item(session, store_id, item_id)
-    item = await service.update_item(session, item, body)
+    item = await service.update_item(session, item, body, actor=Actor.staff(user))
     return ItemOut.from_model(item, store.currency)
 
 
@@ -160,7 +159,7 @@ async def delete_item(
     """Delete an item with its option groups and options. Past orders keep their copies."""
     await load_store_for(session, user, store_id)
     item = await service.get_item(session, store_id, item_id)
-    await service.delete_item(session, item)
+    await service.delete_item(session, item, actor=Actor.staff(user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -183,7 +182,7 @@ async def create_option_group(
 ) -> OptionGroupOut:
     """Create an option group on one of the store's items."""
     await load_store_for(session, user, store_id)
-    group = await service.create_option_group(session, store_id, body)
+    group = await service.create_option_group(session, store_id, body, actor=Actor.staff(user))
     return OptionGroupOut.model_validate(group)
 
 
@@ -208,7 +207,7 @@ async def update_option_group(
     """Change the fields sent of an option group."""
     await load_store_for(session, user, store_id)
     group = await service.get_option_group(session, store_id, group_id)
-    group = await service.update_option_group(session, group, body)
+    group = await service.update_option_group(session, group, body, actor=Actor.staff(user))
     return OptionGroupOut.model_validate(group)
 
 
@@ -221,7 +220,7 @@ async def delete_option_group(
     """Delete an option group with its options."""
     await load_store_for(session, user, store_id)
     group = await service.get_option_group(session, store_id, group_id)
-    await service.delete_option_group(session, group)
+    await service.delete_option_group(session, group, actor=Actor.staff(user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -244,7 +243,7 @@ async def create_option(
 ) -> OptionOut:
     """Create an option in one of the store's option groups."""
     store = await load_store_for(session, user, store_id)
-    option = await service.create_option(session, store_id, body)
+    option = await service.create_option(session, store_id, body, actor=Actor.staff(user))
     return OptionOut.from_model(option, store.currency)
 
 
@@ -269,7 +268,7 @@ async def update_option(
     """Change the fields sent of an option, which may move it to another group."""
     store = await load_store_for(session, user, store_id)
     option = await service.get_option(session, store_id, option_id)
-    option = await service.update_option(session, option, body)
+    option = await service.update_option(session, option, body, actor=Actor.staff(user))
     return OptionOut.from_model(option, store.currency)
 
 
@@ -282,5 +281,5 @@ async def delete_option(
     """Delete an option."""
     await load_store_for(session, user, store_id)
     option = await service.get_option(session, store_id, option_id)
-    await service.delete_option(session, option)
+    await service.delete_option(session, option, actor=Actor.staff(user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from zapora.audit.service import Actor, diff, record, snapshot
+from zapora.catalog.changes import note_menu_change
 from zapora.catalog.models import Category, Item, Option, OptionGroup
 from zapora.catalog.schemas import (
     CategoryCreate,
@@ -40,6 +42,16 @@ _LABELS: dict[type[Any], tuple[str, str]] = {
 }
 
 
+# The audit log names each kind like this, in actions such as "catalog.option_group.updated",
+# and records the fields of its create body when a row is created or deleted.
+_AUDIT_KINDS: dict[type[Any], tuple[str, tuple[str, ...]]] = {
+    Category: ("category", tuple(CategoryCreate.model_fields)),
+    Item: ("item", tuple(ItemCreate.model_fields)),
+    OptionGroup: ("option_group", tuple(OptionGroupCreate.model_fields)),
+    Option: ("option", tuple(OptionCreate.model_fields)),
+}
+
+
 def _sort_key(row: Category | Item | OptionGroup | Option) -> tuple[int, str, str]:
     return (row.position, row.name, str(row.id))
 
@@ -48,7 +60,8 @@ async def load_menu(session: AsyncSession, store_id: uuid.UUID) -> list[Category
     """Load a store's categories with items, option groups and options, each level in order.
 
     Every level is sorted by position, then name, then id. Unavailable items and options
-    are included, so callers decide whether to show them.
+    are included, so callers decide whether to show them. Rows already in the session are
+    refreshed, so a session kept across transactions reads what the database holds now.
     """
     query = (
         select(Category)
@@ -59,6 +72,7 @@ async def load_menu(session: AsyncSession, store_id: uuid.UUID) -> list[Category
             .selectinload(Item.option_groups)
             .selectinload(OptionGroup.options)
         )
+        .execution_options(populate_existing=True)
     )
     categories = list(await session.scalars(query))
     # The relationships order by position alone, so sorting here makes ties deterministic.
@@ -122,9 +136,41 @@ async def _delete_row(session: AsyncSession, row: Category | Item | OptionGroup 
     await session.execute(delete(model).where(model.id == row.id, model.store_id == row.store_id))
 
 
-def _apply(row: Category | Item | OptionGroup | Option, changes: dict[str, Any]) -> None:
+def _apply(
+    row: Category | Item | OptionGroup | Option, changes: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Set the changed fields on ``row`` and return the ones whose value differs, as diff()."""
+    before = snapshot(row, changes)
     for name, value in changes.items():
         setattr(row, name, value)
+    return diff(before, snapshot(row, changes))
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    row: Category | Item | OptionGroup | Option,
+    verb: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Record a change of ``row``: whole in ``after`` when created, in ``before`` when deleted."""
+    kind, fields = _AUDIT_KINDS[type(row)]
+    if verb == "created":
+        after = snapshot(row, fields)
+    elif verb == "deleted":
+        before = snapshot(row, fields)
+    await record(
+        session,
+        action=f"catalog.{kind}.{verb}",
+        actor=actor,
+        store_id=row.store_id,
+        target_type=kind,
+        target_id=row.id,
+        before=before,
+        after=after,
+    )
 
 
 async def list_categories(session: AsyncSession, store_id: uuid.UUID) -> list[Category]:
@@ -138,27 +184,33 @@ async def get_category(
 
 
 async def create_category(
-    session: AsyncSession, store_id: uuid.UUID, data: CategoryCreate
+    session: AsyncSession, store_id: uuid.UUID, data: CategoryCreate, *, actor: Actor
 ) -> Category:
     category = Category(store_id=store_id, **data.model_dump())
     session.add(category)
     await session.flush()
+    await _audit(session, actor, category, "created")
+    note_menu_change(session, store_id)
     logger.info("category.created", store_id=str(store_id), category_id=str(category.id))
     return category
 
 
 async def update_category(
-    session: AsyncSession, category: Category, data: CategoryUpdate
+    session: AsyncSession, category: Category, data: CategoryUpdate, *, actor: Actor
 ) -> Category:
-    _apply(category, data.model_dump(exclude_unset=True))
+    before, after = _apply(category, data.model_dump(exclude_unset=True))
     await session.flush()
+    await _audit(session, actor, category, "updated", before=before, after=after)
+    note_menu_change(session, category.store_id)
     logger.info("category.updated", store_id=str(category.store_id), category_id=str(category.id))
     return category
 
 
-async def delete_category(session: AsyncSession, category: Category) -> None:
+async def delete_category(session: AsyncSession, category: Category, *, actor: Actor) -> None:
     """Delete a category together with its items, option groups and options."""
+    await _audit(session, actor, category, "deleted")
     await _delete_row(session, category)
+    note_menu_change(session, category.store_id)
     logger.info("category.deleted", store_id=str(category.store_id), category_id=str(category.id))
 
 
@@ -173,28 +225,36 @@ async def get_item(session: AsyncSession, store_id: uuid.UUID, item_id: uuid.UUI
     return await _get_row(session, Item, store_id, item_id, "item_id")
 
 
-async def create_item(session: AsyncSession, store_id: uuid.UUID, data: ItemCreate) -> Item:
+async def create_item(
+    session: AsyncSession, store_id: uuid.UUID, data: ItemCreate, *, actor: Actor
+) -> Item:
     await _check_parent(session, Category, store_id, data.category_id, "category_id")
     item = Item(store_id=store_id, **data.model_dump())
     session.add(item)
     await session.flush()
+    await _audit(session, actor, item, "created")
+    note_menu_change(session, store_id)
     logger.info("item.created", store_id=str(store_id), item_id=str(item.id))
     return item
 
 
-async def update_item(session: AsyncSession, item: Item, data: ItemUpdate) -> Item:
+async def update_item(session: AsyncSession, item: Item, data: ItemUpdate, *, actor: Actor) -> Item:
     changes = data.model_dump(exclude_unset=True)
     if "category_id" in changes:
         await _check_parent(session, Category, item.store_id, changes["category_id"], "category_id")
-    _apply(item, changes)
+    before, after = _apply(item, changes)
     await session.flush()
+    await _audit(session, actor, item, "updated", before=before, after=after)
+    note_menu_change(session, item.store_id)
     logger.info("item.updated", store_id=str(item.store_id), item_id=str(item.id))
     return item
 
 
-async def delete_item(session: AsyncSession, item: Item) -> None:
+async def delete_item(session: AsyncSession, item: Item, *, actor: Actor) -> None:
     """Delete an item together with its option groups and options."""
+    await _audit(session, actor, item, "deleted")
     await _delete_row(session, item)
+    note_menu_change(session, item.store_id)
     logger.info("item.deleted", store_id=str(item.store_id), item_id=str(item.id))
 
 
@@ -223,33 +283,39 @@ async def get_option_group(
 
 
 async def create_option_group(
-    session: AsyncSession, store_id: uuid.UUID, data: OptionGroupCreate
+    session: AsyncSession, store_id: uuid.UUID, data: OptionGroupCreate, *, actor: Actor
 ) -> OptionGroup:
     group = OptionGroup(store_id=store_id, **data.model_dump())
     _check_choice_range(group, data.model_fields_set)
     await _check_parent(session, Item, store_id, data.item_id, "item_id")
     session.add(group)
     await session.flush()
+    await _audit(session, actor, group, "created")
+    note_menu_change(session, store_id)
     logger.info("option_group.created", store_id=str(store_id), group_id=str(group.id))
     return group
 
 
 async def update_option_group(
-    session: AsyncSession, group: OptionGroup, data: OptionGroupUpdate
+    session: AsyncSession, group: OptionGroup, data: OptionGroupUpdate, *, actor: Actor
 ) -> OptionGroup:
     changes = data.model_dump(exclude_unset=True)
     if "item_id" in changes:
         await _check_parent(session, Item, group.store_id, changes["item_id"], "item_id")
-    _apply(group, changes)
+    before, after = _apply(group, changes)
     _check_choice_range(group, set(changes))
     await session.flush()
+    await _audit(session, actor, group, "updated", before=before, after=after)
+    note_menu_change(session, group.store_id)
     logger.info("option_group.updated", store_id=str(group.store_id), group_id=str(group.id))
     return group
 
 
-async def delete_option_group(session: AsyncSession, group: OptionGroup) -> None:
+async def delete_option_group(session: AsyncSession, group: OptionGroup, *, actor: Actor) -> None:
     """Delete an option group together with its options."""
+    await _audit(session, actor, group, "deleted")
     await _delete_row(session, group)
+    note_menu_change(session, group.store_id)
     logger.info("option_group.deleted", store_id=str(group.store_id), group_id=str(group.id))
 
 
@@ -264,25 +330,35 @@ async def get_option(session: AsyncSession, store_id: uuid.UUID, option_id: uuid
     return await _get_row(session, Option, store_id, option_id, "option_id")
 
 
-async def create_option(session: AsyncSession, store_id: uuid.UUID, data: OptionCreate) -> Option:
+async def create_option(
+    session: AsyncSession, store_id: uuid.UUID, data: OptionCreate, *, actor: Actor
+) -> Option:
     await _check_parent(session, OptionGroup, store_id, data.group_id, "group_id")
     option = Option(store_id=store_id, **data.model_dump())
     session.add(option)
     await session.flush()
+    await _audit(session, actor, option, "created")
+    note_menu_change(session, store_id)
     logger.info("option.created", store_id=str(store_id), option_id=str(option.id))
     return option
 
 
-async def update_option(session: AsyncSession, option: Option, data: OptionUpdate) -> Option:
+async def update_option(
+    session: AsyncSession, option: Option, data: OptionUpdate, *, actor: Actor
+) -> Option:
     changes = data.model_dump(exclude_unset=True)
     if "group_id" in changes:
         await _check_parent(session, OptionGroup, option.store_id, changes["group_id"], "group_id")
-    _apply(option, changes)
+    before, after = _apply(option, changes)
     await session.flush()
+    await _audit(session, actor, option, "updated", before=before, after=after)
+    note_menu_change(session, option.store_id)
     logger.info("option.updated", store_id=str(option.store_id), option_id=str(option.id))
     return option
 
 
-async def delete_option(session: AsyncSession, option: Option) -> None:
+async def delete_option(session: AsyncSession, option: Option, *, actor: Actor) -> None:
+    await _audit(session, actor, option, "deleted")
     await _delete_row(session, option)
+    note_menu_change(session, option.store_id)
     logger.info("option.deleted", store_id=str(option.store_id), option_id=str(option.id))

@@ -7,7 +7,15 @@ per-process files that ``GET /metrics`` aggregates.
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# In multiprocess mode each metric opens a file in this folder when it is defined, so the
+# folder has to exist before the definitions below run.
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+    os.makedirs(os.environ[MULTIPROCESS_DIR_VARIABLE], exist_ok=True)
 
 HTTP_REQUESTS = Counter(
     "zapora_http_requests_total",
@@ -56,6 +64,28 @@ ORDER_TRANSITIONS = Counter(
 
 AUTH_EVENTS = Counter(
     "zapora_auth_events_total",
-    "Authentication events (login, login_failed, refresh, refresh_reuse, logout).",
+    "Authentication events: login, login_failed, refresh, refresh_reuse, logout, password_changed.",
     ["event"],
 )
+
+# Moved by pool events of the engines passed to pool_metrics.instrument_pool, so that the
+# sum over live processes is the deployment's total.
+DB_POOL_IN_USE = Gauge(
+    "zapora_db_pool_connections_in_use",
+    "Database connections checked out of the pool now.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OPEN = Gauge(
+    "zapora_db_pool_connections_open",
+    "Database connections open now, idle in the pool or in use.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CAPACITY = Gauge(
+    "zapora_db_pool_capacity",
+    "Connections the pools may open: pool size plus overflow. Pools without a bound add 0.",
+    multiprocess_mode="livesum",
+)
+
+# Read from the database at scrape time, so they are correct with any number of processes.
+OUTBOX_PENDING_NAME = "zapora_outbox_pending_messages"
+OUTBOX_OLDEST_AGE_NAME = "zapora_outbox_oldest_pending_age_seconds"

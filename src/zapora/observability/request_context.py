@@ -32,7 +32,8 @@ def parse_networks(values: Iterable[str]) -> list[IPNetwork]:
     return networks
 
 
-def _is_trusted(address: str, trusted: list[IPNetwork]) -> bool:
+def is_trusted(address: str, trusted: list[IPNetwork]) -> bool:
+    """Return whether ``address`` lies in one of the trusted networks; False when invalid."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -47,11 +48,11 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[IPNetwo
     first address not in a trusted network is the client. A client that sends its own
     header only adds entries to the left of the ones the proxies append.
     """
-    if peer is None or not forwarded_for or not _is_trusted(peer, trusted):
+    if peer is None or not forwarded_for or not is_trusted(peer, trusted):
         return peer
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
+        if not is_trusted(hop, trusted):
             try:
                 return str(ipaddress.ip_address(hop))
             except ValueError:

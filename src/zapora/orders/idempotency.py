@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.audit.service import Actor
 from zapora.db import utcnow
 from zapora.errors import InvalidInputError
 from zapora.orders import service
@@ -66,7 +67,7 @@ async def create_order_idempotently(
     store: Store,
     request: OrderCreate,
     *,
-    actor_id: uuid.UUID,
+    actor: Actor,
     key: str | None,
     key_ttl: timedelta,
 ) -> CreatedOrder:
@@ -77,7 +78,7 @@ async def create_order_idempotently(
     """
     store_id = store.id
     if key is None:
-        order = await service.create_order(session, store, request, actor_id=actor_id)
+        order = await service.create_order(session, store, request, actor=actor)
         return CreatedOrder(await service.get_order(session, store_id, order.id), replayed=False)
 
     digest = request_hash(request)
@@ -92,7 +93,7 @@ async def create_order_idempotently(
         # A concurrent request with the same key makes the key insert fail. The savepoint
         # undoes this request's order so that only the first request's order remains.
         async with session.begin_nested():
-            order = await service.create_order(session, store, request, actor_id=actor_id)
+            order = await service.create_order(session, store, request, actor=actor)
             session.add(
                 IdempotencyKey(store_id=store_id, key=key, request_hash=digest, order_id=order.id)
             )

@@ -11,6 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.errors import InvalidInputError
+from zapora.observability.commit_metrics import increment_on_commit
+from zapora.observability.metrics import ORDERS_PLACED
 from zapora.orders.errors import BelowMinimumOrderError, EmptyOrderError, StoreClosedError
 from zapora.orders.models import (
     ActorType,
@@ -200,6 +202,7 @@ async def place_order(
         )
     )
     await session.flush()
+    increment_on_commit(session, ORDERS_PLACED, source=draft.source.value)
     logger.info(
         "order.placed",
         order_id=str(order.id),

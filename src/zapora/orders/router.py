@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
+from zapora.audit.service import Actor
 from zapora.auth.models import User
 from zapora.auth.permissions import Permission
 from zapora.dependencies import SessionDep, SettingsDep, load_store_for, require
@@ -105,7 +106,7 @@ async def create_order(
         session,
         store,
         body,
-        actor_id=user.id,
+        actor=Actor.staff(user),
         key=key,
         key_ttl=timedelta(hours=settings.idempotency_key_hours),
     )
@@ -148,6 +149,6 @@ async def transition_order(
     """Move an order to another status and notify its WhatsApp customer."""
     store = await load_store_for(session, user, store_id)
     order = await service.change_status(
-        session, store, order_id, body.status, actor_id=user.id, reason=body.reason
+        session, store, order_id, body.status, actor=Actor.staff(user), reason=body.reason
     )
     return OrderOut.from_order(order)

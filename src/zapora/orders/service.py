@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from zapora import pagination
+from zapora.audit.service import Actor, record, snapshot
 from zapora.errors import InvalidInputError, NotFoundError
 from zapora.orders.models import ActorType, Order, OrderSource, OrderStatus
 from zapora.orders.notifications import notify_status_change
@@ -23,6 +23,16 @@ from zapora.orders.transitions import transition
 from zapora.stores.models import Store
 
 _ALLOWED_STATUSES = ", ".join(status.value for status in OrderStatus)
+# Fields of a new order kept in the audit log, which leave out the customer's details.
+PLACED_ORDER_FIELDS = (
+    "number",
+    "status",
+    "source",
+    "fulfilment",
+    "payment_method",
+    "currency",
+    "total",
+)
 
 
 @dataclass(frozen=True)
@@ -55,31 +65,11 @@ def parse_status_filter(values: Sequence[str]) -> list[OrderStatus]:
 
 def encode_cursor(order: Order) -> str:
     """Encode the position after ``order`` in the newest-first listing as an opaque string."""
-    position = {"placed_at": order.placed_at.astimezone(UTC).isoformat(), "id": str(order.id)}
-    raw = json.dumps(position, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pagination.encode_cursor(order.placed_at, order.id)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Decode a cursor from :func:`encode_cursor`, raising 422 on ``cursor`` if it is invalid."""
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        position = json.loads(raw)
-        if not isinstance(position, dict):
-            raise ValueError("cursor is not an object")
-        placed_at_text, id_text = position.get("placed_at"), position.get("id")
-        if not isinstance(placed_at_text, str) or not isinstance(id_text, str):
-            raise ValueError("cursor lacks placed_at or id")
-        placed_at = datetime.fromisoformat(placed_at_text)
-        if placed_at.tzinfo is None:
-            raise ValueError("cursor time has no offset")
-        return placed_at.astimezone(UTC), uuid.UUID(id_text)
-    except (ValueError, OverflowError):
-        raise InvalidInputError(
-            "The cursor is invalid.",
-            field="cursor",
-            fix="pass the next_cursor of a previous page unchanged, or leave cursor out",
-        ) from None
+    return pagination.decode_cursor(cursor)
 
 
 async def list_orders(
@@ -129,10 +119,10 @@ async def change_status(
     order_id: uuid.UUID,
     to_status: OrderStatus,
     *,
-    actor_id: uuid.UUID,
+    actor: Actor,
     reason: str | None = None,
 ) -> Order:
-    """Move an order to ``to_status`` as a staff member and queue the customer's notice."""
+    """Move an order to ``to_status``, record who did it and queue the customer's notice."""
     # The row lock makes concurrent changes of one order take turns, so each one checks
     # the status the previous one left (SQLite already serialises writers).
     order = await session.scalar(
@@ -140,8 +130,23 @@ async def change_status(
     )
     if order is None:
         raise NotFoundError(f"Order {order_id} not found.", field="order_id")
-    await transition(
-        session, order, to_status, actor_type=ActorType.STAFF, actor_id=actor_id, reason=reason
+    event = await transition(
+        session,
+        order,
+        to_status,
+        actor_type=ActorType(actor.type),
+        actor_id=actor.id,
+        reason=reason,
+    )
+    await record(
+        session,
+        action="order.transitioned",
+        actor=actor,
+        store_id=store.id,
+        target_type="order",
+        target_id=order.id,
+        before={"status": event.from_status},
+        after={"status": event.to_status, "reason": event.reason},
     )
     await notify_status_change(session, store, order)
     return await get_order(session, store.id, order.id)
@@ -173,9 +178,19 @@ def build_draft(request: OrderCreate) -> OrderDraft:
 
 
 async def create_order(
-    session: AsyncSession, store: Store, request: OrderCreate, *, actor_id: uuid.UUID
+    session: AsyncSession, store: Store, request: OrderCreate, *, actor: Actor
 ) -> Order:
-    """Place an order entered by a staff member. The returned order has no lines loaded."""
-    return await place_order(
-        session, store, build_draft(request), actor_type=ActorType.STAFF, actor_id=actor_id
+    """Place an order entered by a staff member and record it. Its lines are not loaded."""
+    order = await place_order(
+        session, store, build_draft(request), actor_type=ActorType.STAFF, actor_id=actor.id
     )
+    await record(
+        session,
+        action="order.created",
+        actor=actor,
+        store_id=store.id,
+        target_type="order",
+        target_id=order.id,
+        after=snapshot(order, PLACED_ORDER_FIELDS),
+    )
+    return order

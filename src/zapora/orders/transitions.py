@@ -8,6 +8,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.errors import ConflictError, InvalidInputError
+from zapora.observability.commit_metrics import increment_on_commit
+from zapora.observability.metrics import ORDER_TRANSITIONS
 from zapora.orders.models import ActorType, Fulfilment, Order, OrderEvent, OrderStatus
 
 logger = structlog.get_logger(__name__)
@@ -78,6 +80,7 @@ async def transition(
     order.status = to_status.value
     session.add(event)
     await session.flush()
+    increment_on_commit(session, ORDER_TRANSITIONS, status=to_status.value)
     logger.info(
         "order.transitioned",
         order_id=str(order.id),

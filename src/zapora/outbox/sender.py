@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from zapora.config import Settings
 from zapora.db import utcnow
+from zapora.observability.metrics import WHATSAPP_SENDS
 from zapora.outbox.errors import SendError
 from zapora.outbox.models import OutboxMessage, OutboxStatus
 from zapora.outbox.transports import OutgoingMessage, Transport
@@ -189,6 +190,8 @@ async def _record_sent(
         "error_code": None,
         "error_message": None,
     }
+    # Counted before recording: the attempt happened even if the result cannot be written.
+    WHATSAPP_SENDS.labels(result="sent", error_code="none").inc()
     if not await _record(session_factory, message, values):
         return False
     logger.info(
@@ -219,6 +222,10 @@ async def _record_failure(
         values["next_attempt_at"] = utcnow() + timedelta(seconds=delay)
     else:
         values["status"] = OutboxStatus.FAILED.value
+    WHATSAPP_SENDS.labels(
+        result="retry" if retry else "failed",
+        error_code=str(error.code) if error.code is not None else "none",
+    ).inc()
     if not await _record(session_factory, message, values):
         return False
     log_fields = {

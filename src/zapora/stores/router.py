@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from zapora.audit.service import Actor
 from zapora.auth.models import User
-from zapora.auth.permissions import Permission
+from zapora.auth.permissions import Permission, has_permission
 from zapora.dependencies import SessionDep, load_store_for, require
+from zapora.errors import PermissionDeniedError
 from zapora.stores import service
 from zapora.stores.schemas import StoreCreate, StoreOut, StoreUpdate
 
@@ -33,7 +35,7 @@ async def create_store(
     user: Annotated[User, Depends(require(Permission.STORES_CREATE))],
 ) -> StoreOut:
     """Create a store (platform admins only)."""
-    store = await service.create_store(session, body)
+    store = await service.create_store(session, body, actor=Actor.staff(user))
     return StoreOut.from_model(store)
 
 
@@ -57,5 +59,15 @@ async def update_store(
 ) -> StoreOut:
     """Change the settings sent of a store."""
     store = await load_store_for(session, user, store_id)
-    store = await service.update_store(session, store, body)
+    # The phone number id routes a WhatsApp number's customers to a store, so only the
+    # platform may assign it: a store claiming another's number would receive its messages.
+    if "whatsapp_phone_number_id" in body.model_fields_set and not has_permission(
+        user.role, Permission.STORES_CREATE
+    ):
+        raise PermissionDeniedError(
+            "Only a platform admin can change whatsapp_phone_number_id.",
+            field="whatsapp_phone_number_id",
+            fix="leave the field out, or ask a platform admin to set it",
+        )
+    store = await service.update_store(session, store, body, actor=Actor.staff(user))
     return StoreOut.from_model(store)

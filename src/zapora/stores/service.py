@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.audit.service import Actor, diff, record, snapshot
 from zapora.auth.models import Role, User
+from zapora.catalog.changes import note_menu_change
 from zapora.errors import ConflictError, InvalidInputError, NotFoundError
 from zapora.stores.models import Store
 from zapora.stores.schemas import SLUG_PATTERN, StoreCreate, StoreUpdate
@@ -88,7 +90,7 @@ async def _flush_unique(session: AsyncSession) -> None:
         ) from exc
 
 
-async def create_store(session: AsyncSession, data: StoreCreate) -> Store:
+async def create_store(session: AsyncSession, data: StoreCreate, *, actor: Actor) -> Store:
     """Insert a store after checking its time zone and that its slug and number are free."""
     validate_time_zone(data.time_zone)
     await _check_slug_free(session, data.slug)
@@ -108,11 +110,23 @@ async def create_store(session: AsyncSession, data: StoreCreate) -> Store:
     )
     session.add(store)
     await _flush_unique(session)
+    # record() stores the access token as a marker, never its value.
+    await record(
+        session,
+        action="store.created",
+        actor=actor,
+        store_id=store.id,
+        target_type="store",
+        target_id=store.id,
+        after=snapshot(store, StoreCreate.model_fields),
+    )
     logger.info("store.created", store_id=str(store.id), slug=store.slug)
     return store
 
 
-async def update_store(session: AsyncSession, store: Store, data: StoreUpdate) -> Store:
+async def update_store(
+    session: AsyncSession, store: Store, data: StoreUpdate, *, actor: Actor
+) -> Store:
     """Validate the fields sent in ``data`` and apply them to ``store``."""
     changes = data.model_dump(exclude_unset=True)
     if "time_zone" in changes:
@@ -122,9 +136,26 @@ async def update_store(session: AsyncSession, store: Store, data: StoreUpdate) -
         await _check_phone_number_id_free(session, phone_number_id, store.id)
     if "language" in changes:
         changes["language"] = changes["language"].value
+
+    before = snapshot(store, changes)
     for name, value in changes.items():
         setattr(store, name, value)
     await _flush_unique(session)
+
+    before, after = diff(before, snapshot(store, changes))
+    # record() stores a changed access token as a marker, never its value.
+    await record(
+        session,
+        action="store.updated",
+        actor=actor,
+        store_id=store.id,
+        target_type="store",
+        target_id=store.id,
+        before=before,
+        after=after,
+    )
+    # The public menu shows the store's name, currency, fees and whether it is open.
+    note_menu_change(session, store.id)
     # Field names only: the access token must never reach the logs.
     logger.info("store.updated", store_id=str(store.id), fields=sorted(changes))
     return store

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,12 +14,14 @@ import structlog
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zapora.customers.schemas import ContactDetails
 from zapora.customers.service import upsert_customer
 from zapora.db import utcnow
 from zapora.observability.logging import mask_phone
+from zapora.observability.metrics import WEBHOOK_EVENTS
 from zapora.stores.models import Store
 from zapora.whatsapp.models import InboundMessage, InboxStatus
 from zapora.whatsapp.payloads import (
@@ -28,7 +32,7 @@ from zapora.whatsapp.payloads import (
     WebhookPayload,
     parse_timestamp,
 )
-from zapora.whatsapp.statuses import apply_status
+from zapora.whatsapp.statuses import apply_statuses
 
 logger = structlog.get_logger(__name__)
 
@@ -38,6 +42,34 @@ SILENT_TYPES = frozenset({"reaction", "sticker", "system", "unsupported", "unkno
 MESSAGE_ID_MAX_LENGTH = 255
 WA_ID_MAX_LENGTH = 32
 TYPE_MAX_LENGTH = 32
+# Message types and statuses of the Cloud API webhook. Others are counted as "other", so that
+# a sender cannot add time series to the events metric.
+MESSAGE_KINDS = frozenset(
+    {
+        "text",
+        "interactive",
+        "button",
+        "location",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "reaction",
+        "contacts",
+        "order",
+        "system",
+        "unsupported",
+        "unknown",
+        "request_welcome",
+    }
+)
+STATUS_KINDS = frozenset({"sent", "delivered", "read", "failed"})
+STORE_ATTEMPTS = 4
+RETRY_DELAY_SECONDS = 0.05
+# PostgreSQL aborts a transaction with these SQLSTATEs (serialization failure, deadlock
+# detected) when it collides with a concurrent one, and running it again normally succeeds.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -71,6 +103,7 @@ async def store_delivery(session: AsyncSession, payload: WebhookPayload) -> Stor
     """
     result = StoredDelivery()
     received: list[_Received] = []
+    statuses: list[tuple[uuid.UUID, StatusEvent]] = []
     store_ids: dict[str, uuid.UUID | None] = {}
     for value in _message_changes(payload):
         assert value.metadata is not None
@@ -79,12 +112,16 @@ async def store_delivery(session: AsyncSession, payload: WebhookPayload) -> Stor
             continue
         for raw_status in value.statuses:
             event = _validate_item(StatusEvent, raw_status, "status")
-            if event is not None and await apply_status(session, store_id, event):
-                result.statuses_applied += 1
+            if event is None:
+                continue
+            _count_event("status", event.status, STATUS_KINDS)
+            statuses.append((store_id, event))
         received.extend(_read_messages(store_id, value))
+    result.statuses_applied = await apply_statuses(session, statuses)
 
     customer_ids = await _upsert_senders(session, received)
     for item in received:
+        _count_event("message", item.header.type, MESSAGE_KINDS)
         customer_id = customer_ids[(item.store_id, item.wa_id)]
         inbound_id = await _insert_message(session, item, customer_id)
         if inbound_id is None:
@@ -102,6 +139,39 @@ async def store_delivery(session: AsyncSession, payload: WebhookPayload) -> Stor
             type=item.header.type[:TYPE_MAX_LENGTH],
         )
     return result
+
+
+async def commit_delivery(
+    session_factory: async_sessionmaker[AsyncSession], payload: WebhookPayload
+) -> StoredDelivery:
+    """Store a delivery in a transaction of its own and commit it.
+
+    A transaction that PostgreSQL aborts as a deadlock or serialization failure is run
+    again, up to ``STORE_ATTEMPTS`` times in all, after a short random pause. After the
+    last attempt the error propagates and the webhook returns 500. Meta redelivers a
+    webhook that does not get a 200, while a 200 without the rows would lose the
+    delivery for good.
+    """
+    attempt = 1
+    while True:
+        try:
+            async with session_factory() as session:
+                delivery = await store_delivery(session, payload)
+                await session.commit()
+            return delivery
+        except DBAPIError as error:
+            sqlstate = getattr(error.orig, "sqlstate", None)
+            if sqlstate not in _RETRYABLE_SQLSTATES or attempt >= STORE_ATTEMPTS:
+                raise
+            # NOTE: the events of a retried delivery are counted in WEBHOOK_EVENTS again.
+            logger.warning("webhook.store_retried", attempt=attempt, sqlstate=sqlstate)
+            delay = RETRY_DELAY_SECONDS * 2**attempt * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+def _count_event(category: str, kind: str, known: frozenset[str]) -> None:
+    WEBHOOK_EVENTS.labels(kind=f"{category}.{kind if kind in known else 'other'}").inc()
 
 
 def _message_changes(payload: WebhookPayload) -> Iterator[ChangeValue]:

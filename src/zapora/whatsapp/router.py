@@ -9,11 +9,12 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request,
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zapora.audit.service import Actor
 from zapora.auth.models import User
 from zapora.auth.permissions import Permission
 from zapora.dependencies import SessionDep, SettingsDep, load_store_for, require
 from zapora.whatsapp import service
-from zapora.whatsapp.inbox import store_delivery
+from zapora.whatsapp.inbox import commit_delivery
 from zapora.whatsapp.models import InboxStatus
 from zapora.whatsapp.payloads import parse_webhook_body
 from zapora.whatsapp.processing import process_new_messages
@@ -68,9 +69,7 @@ async def receive_webhook(
     # A session of its own, committed before the response is sent, so the messages are
     # stored before Meta receives the 200 and before processing reads them.
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with session_factory() as session:
-        delivery = await store_delivery(session, payload)
-        await session.commit()
+    delivery = await commit_delivery(session_factory, payload)
     if delivery.pending_ids:
         background_tasks.add_task(
             process_new_messages, settings, session_factory, delivery.pending_ids
@@ -107,5 +106,7 @@ async def retry_inbox_message(
 ) -> InboxMessageOut:
     """Send a dead message back to pending; the worker processes it on its next poll."""
     await load_store_for(session, user, store_id)
-    message = await service.retry_dead_message(session, store_id, inbound_id)
+    message = await service.retry_dead_message(
+        session, store_id, inbound_id, actor=Actor.staff(user)
+    )
     return service.to_inbox_message_out(message)

@@ -8,6 +8,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.audit.service import Actor, record
 from zapora.db import utcnow
 from zapora.errors import NotFoundError
 from zapora.observability.logging import mask_phone
@@ -45,7 +46,7 @@ async def list_inbox(
 
 
 async def retry_dead_message(
-    session: AsyncSession, store_id: uuid.UUID, inbound_id: uuid.UUID
+    session: AsyncSession, store_id: uuid.UUID, inbound_id: uuid.UUID, *, actor: Actor
 ) -> InboundMessage:
     """Reset a dead message to pending with a fresh attempt budget; the worker picks it up."""
     message = await session.scalar(
@@ -61,9 +62,22 @@ async def retry_dead_message(
             field="inbound_id",
             fix="retry a message listed with status=dead",
         )
+
+    attempts = message.attempts
     message.status = InboxStatus.PENDING.value
     message.attempts = 0
     message.next_attempt_at = utcnow()
     await session.flush()
+
+    await record(
+        session,
+        action="inbox.retried",
+        actor=actor,
+        store_id=store_id,
+        target_type="inbound_message",
+        target_id=message.id,
+        before={"status": InboxStatus.DEAD.value, "attempts": attempts},
+        after={"status": message.status, "attempts": message.attempts},
+    )
     logger.info("inbox.retry_requested", inbound_id=str(inbound_id), store_id=str(store_id))
     return message

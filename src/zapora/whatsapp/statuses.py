@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 import structlog
 from sqlalchemy import case, update
@@ -18,6 +19,36 @@ ERROR_MESSAGE_MAX_LENGTH = 500
 # error_code is a 32-bit INTEGER column.
 _ERROR_CODE_MIN = -(2**31)
 _ERROR_CODE_MAX = 2**31 - 1
+
+
+def _rank(event: StatusEvent) -> int:
+    try:
+        return DELIVERY_STATUS_RANK[DeliveryStatus(event.status)]
+    except ValueError:
+        return 0
+
+
+def _lock_order(status: tuple[uuid.UUID, StatusEvent]) -> tuple[str, int, str]:
+    store_id, event = status
+    return (event.id, -_rank(event), str(store_id))
+
+
+async def apply_statuses(
+    session: AsyncSession, statuses: Iterable[tuple[uuid.UUID, StatusEvent]]
+) -> int:
+    """Apply ``(store_id, event)`` statuses and return how many changed an outbox row.
+
+    Each UPDATE locks its row until the transaction ends. Applying the statuses in one
+    fixed order, by message id, makes every delivery take those row locks in the same
+    order, so two deliveries naming the same messages in opposite orders do not deadlock
+    on them. The highest rank goes first so that lower statuses of the same message
+    write nothing.
+    """
+    applied = 0
+    for store_id, event in sorted(statuses, key=_lock_order):
+        if await apply_status(session, store_id, event):
+            applied += 1
+    return applied
 
 
 async def apply_status(session: AsyncSession, store_id: uuid.UUID, event: StatusEvent) -> bool:

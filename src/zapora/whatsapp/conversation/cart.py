@@ -13,6 +13,7 @@ from zapora.whatsapp.conversation.parsing import MAX_QUANTITY
 from zapora.whatsapp.conversation.state import CartLine, ConversationState
 
 MAX_CART_LINES = 30
+OPTIONS_MARK = "↳ "
 
 
 class CartFullError(Exception):
@@ -121,6 +122,14 @@ async def price_cart(
     return PricedCart(priced_lines, dropped)
 
 
+def options_text(names: list[str]) -> str:
+    """Return the chosen options as a line to put under the item's line, or "" for none.
+
+    A line of their own keeps option names that contain parentheses, such as
+    "G (8 fatias)", readable.
+    """
+    return f"\n{OPTIONS_MARK}{', '.join(names)}" if names else ""
+
+
 def describe_line(line: ShownLine, money: str) -> str:
-    options = f" ({', '.join(line.option_names)})" if line.option_names else ""
-    return f"{line.quantity}x {line.name}{options} — {money}"
+    return f"{line.quantity}x {line.name} — {money}{options_text(line.option_names)}"

@@ -17,7 +17,6 @@ from zapora.whatsapp.conversation.state import Step
 from zapora.whatsapp.conversation.turn import Answer, Turn
 from zapora.whatsapp.messages import ListRow
 
-ACTION_MENU = "act:menu"
 ACTION_MORE = "act:more"
 ACTION_CART = "act:cart"
 ACTION_CHECKOUT = "act:checkout"
@@ -112,7 +111,10 @@ async def show_remove(turn: Turn) -> None:
     rows = []
     for line in priced.lines:
         title = f"{line.quantity}x {line.name}"
-        description = ", ".join([*line.option_names, turn.money(line.line_total)])
+        # The amount goes first because a description is cut at 72 characters.
+        description = turn.money(line.line_total)
+        if line.option_names:
+            description += f" · {', '.join(line.option_names)}"
         rows.append(ListRow(f"{REMOVE_PREFIX}{line.key}", title, description))
     page = turn.page(rows, extra=[ListRow(ACTION_EMPTY, turn.t("conv.remove_all"))])
     question = with_page_info(turn, turn.t("conv.remove_question"), page)
@@ -167,7 +169,7 @@ async def cancel_draft(turn: Turn) -> None:
     turn.state.clear_draft()
     if turn.state.cart:
         count = sum(line.quantity for line in turn.state.cart)
-        turn.note(turn.t("conv.cancelled_cart_kept", count=count))
+        turn.note(turn.t("conv.cancelled_cart_kept", items=turn.item_count(count)))
     else:
         turn.note(turn.t("conv.cancelled"))
     await show_menu(turn)

@@ -72,7 +72,7 @@ COMMANDS: dict[Command, Render] = {
 
 # Buttons that do the same at every step, so a tap on an older message still works.
 ACTIONS: dict[str, Render] = {
-    cart_steps.ACTION_MENU: menu_views.show_menu,
+    menu_views.ACTION_MENU: menu_views.show_menu,
     cart_steps.ACTION_MORE: menu_views.show_menu,
     cart_steps.ACTION_CART: cart_steps.show_cart,
     cart_steps.ACTION_CHECKOUT: checkout.start_checkout,

@@ -16,6 +16,7 @@ from zapora.whatsapp.messages import ListRow
 
 CATEGORY_PREFIX = "cat:"
 ITEM_PREFIX = "item:"
+ACTION_MENU = "act:menu"
 
 
 def go(turn: Turn, step: Step) -> None:
@@ -84,7 +85,8 @@ async def show_category(turn: Turn) -> None:
         await show_menu(turn)
         return
     go(turn, Step.CATEGORY)
-    page = turn.page([item_row(turn, item) for item in items])
+    back = ListRow(ACTION_MENU, turn.t("conv.back_to_categories"))
+    page = turn.page([item_row(turn, item) for item in items], extra=[back])
     question = with_page_info(turn, turn.t("conv.category_question", category=category.name), page)
     turn.ask_list(question, turn.t("conv.items_button"), page.rows)
 

@@ -8,6 +8,7 @@ from zapora.whatsapp.conversation.cart import (
     CartFullError,
     QuantityLimitError,
     add_line,
+    options_text,
 )
 from zapora.whatsapp.conversation.cart_steps import show_added, show_cart
 from zapora.whatsapp.conversation.menu_views import (
@@ -21,12 +22,16 @@ from zapora.whatsapp.conversation.parsing import DONE_WORDS, MAX_QUANTITY, parse
 from zapora.whatsapp.conversation.queries import get_item_with_options, parse_id
 from zapora.whatsapp.conversation.state import PendingItem, Step
 from zapora.whatsapp.conversation.turn import Answer, Turn
-from zapora.whatsapp.messages import ListRow, buttons_fit
+from zapora.whatsapp.messages import ListRow, buttons_fit, truncate
 
 OPTION_PREFIX = "opt:"
 OPTION_DONE = "opt:done"
 QUANTITY_PREFIX = "qty:"
 QUANTITY_BUTTONS = (1, 2, 3)
+# With item and group names of at most 120 characters each, these keep an option question,
+# three priced options included, under the 1,024-character interactive body limit.
+PICKED_NAME_MAX = 40
+PICKED_NAMES_MAX = 200
 
 
 def _offered(group: OptionGroup) -> list[Option]:
@@ -85,23 +90,38 @@ def _option_price(turn: Turn, option: Option) -> str:
 def _option_question(turn: Turn, item: Item, group: OptionGroup, picked: list[Option]) -> str:
     if group.max_choices <= 1:
         key = "conv.option_pick_one" if group.min_choices else "conv.option_pick_optional"
-        question = turn.t(key, item=item.name, group=group.name)
+    elif group.min_choices == group.max_choices:
+        key = "conv.option_pick_exactly"
     elif group.min_choices:
-        question = turn.t(
-            "conv.option_pick_range",
-            item=item.name,
-            group=group.name,
-            min=group.min_choices,
-            max=group.max_choices,
-        )
+        key = "conv.option_pick_range"
     else:
-        question = turn.t(
-            "conv.option_pick_up_to", item=item.name, group=group.name, max=group.max_choices
-        )
+        key = "conv.option_pick_up_to"
+    question = turn.t(
+        key, item=item.name, group=group.name, min=group.min_choices, max=group.max_choices
+    )
     if picked:
-        names = ", ".join(option.name for option in picked)
-        question += "\n" + turn.t("conv.option_picked", names=names)
+        question += "\n" + _picked_text(turn, picked)
     return question
+
+
+def _picked_text(turn: Turn, picked: list[Option]) -> str:
+    """List the options chosen so far, shortened so the question stays within its limit.
+
+    Names are cut to ``PICKED_NAME_MAX`` characters and listed until they fill
+    ``PICKED_NAMES_MAX`` characters, and the rest are only counted.
+    """
+    names: list[str] = []
+    length = 0
+    for option in picked:
+        name = truncate(option.name, PICKED_NAME_MAX)
+        if names and length + len(name) > PICKED_NAMES_MAX:
+            break
+        names.append(name)
+        length += len(name) + len(", ")
+    listed = ", ".join(names)
+    if len(names) < len(picked):
+        listed = turn.t("conv.option_picked_more", names=listed, count=len(picked) - len(names))
+    return turn.t("conv.option_picked", count=len(picked), names=listed)
 
 
 def _current_group(item: Item, pending: PendingItem) -> OptionGroup | None:
@@ -212,10 +232,8 @@ async def ask_quantity(turn: Turn, item: Item) -> None:
     go(turn, Step.QUANTITY)
     chosen = _chosen_options(item, pending)
     unit_price = item.price + sum(option.price for option in chosen)
-    label = item.name
-    if chosen:
-        label += f" ({', '.join(option.name for option in chosen)})"
-    details = turn.t("conv.quantity_details", item=label, price=turn.money(unit_price))
+    details = turn.t("conv.quantity_details", item=item.name, price=turn.money(unit_price))
+    details += options_text([option.name for option in chosen])
     buttons = [(f"{QUANTITY_PREFIX}{number}", str(number)) for number in QUANTITY_BUTTONS]
     question = turn.t("conv.quantity_question", item=item.name, max=MAX_QUANTITY)
     turn.ask_buttons(question, buttons, details=details)

@@ -9,6 +9,13 @@ from enum import Enum
 MAX_QUANTITY = 99
 ADDRESS_MIN_LENGTH = 8
 ADDRESS_MAX_LENGTH = 500
+# Digits of the whole part of a typed amount. Twelve digits are far beyond any cash amount,
+# and longer runs are rejected before int() so that no text can reach its 4300-digit limit.
+AMOUNT_MAX_DIGITS = 12
+
+
+class AmountTooLargeError(ValueError):
+    """A typed amount has more than ``AMOUNT_MAX_DIGITS`` digits in its whole part."""
 
 
 class Command(Enum):
@@ -95,7 +102,8 @@ def parse_amount(text: str | None) -> int | None:
 
     A comma is a decimal separator; a dot followed by exactly three digits groups
     thousands, any other dot is a decimal separator. Text with more than one
-    number is ambiguous and gives None.
+    number is ambiguous and gives None. Raise AmountTooLargeError when the whole part has
+    more than ``AMOUNT_MAX_DIGITS`` digits.
     """
     if not text:
         return None
@@ -103,7 +111,10 @@ def parse_amount(text: str | None) -> int | None:
     if len(matches) != 1:
         return None
     whole_text, _separator, fraction_text = matches[0].groups()
-    whole = int(whole_text.replace(".", ""))
+    digits = whole_text.replace(".", "")
+    if len(digits) > AMOUNT_MAX_DIGITS:
+        raise AmountTooLargeError(f"the amount has {len(digits)} digits")
+    whole = int(digits)
     fraction = int(fraction_text.ljust(2, "0")) if fraction_text else 0
     return whole * 100 + fraction
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 
+from zapora.audit.service import Actor, record, snapshot
 from zapora.errors import InvalidInputError
 from zapora.orders.errors import (
     BelowMinimumOrderError,
@@ -13,15 +14,23 @@ from zapora.orders.errors import (
 )
 from zapora.orders.models import ActorType, Fulfilment, OrderSource, PaymentMethod
 from zapora.orders.placement import OrderDraft, place_order
+from zapora.orders.service import PLACED_ORDER_FIELDS
 from zapora.whatsapp.conversation.cart import PricedCart, line_requests
 from zapora.whatsapp.conversation.cart_steps import (
     cancel_draft,
     cart_lines_text,
     checkout_ready,
+    load_cart,
     show_cart,
 )
+from zapora.whatsapp.conversation.change import change_example, change_limit, change_problem
 from zapora.whatsapp.conversation.menu_views import go, show_menu
-from zapora.whatsapp.conversation.parsing import NO_WORDS, YES_WORDS, parse_amount
+from zapora.whatsapp.conversation.parsing import (
+    NO_WORDS,
+    YES_WORDS,
+    AmountTooLargeError,
+    parse_amount,
+)
 from zapora.whatsapp.conversation.state import Checkout, Step
 from zapora.whatsapp.conversation.turn import Answer, Turn
 
@@ -113,7 +122,7 @@ async def ask_change(turn: Turn, question_key: str = "conv.change_question") -> 
     checkout, priced = ready
     go(turn, Step.CHANGE)
     total = priced.subtotal + _delivery_fee(turn, checkout)
-    question = turn.t(question_key, total=turn.money(total))
+    question = turn.t(question_key, total=turn.money(total), example=change_example(total))
     turn.ask_buttons(question, [(NO_CHANGE, turn.t("conv.button_no_change"))])
 
 
@@ -130,22 +139,32 @@ async def handle_change(turn: Turn, answer: Answer) -> bool:
         return True
     if not answer.raw_text:
         return False
-    # NOTE: amounts are read with two decimal places, as BRL, USD and EUR use.
-    amount = parse_amount(answer.raw_text)
     priced = await checkout_ready(turn)
     if priced is None:
         return True
     total = priced.subtotal + _delivery_fee(turn, checkout)
-    if amount is None:
-        turn.note(turn.t("conv.change_invalid"))
-    elif amount < total:
-        turn.note(turn.t("conv.change_too_low", amount=turn.money(amount), total=turn.money(total)))
-    else:
-        checkout.change_for = amount
+    problem = _read_change(turn, checkout, answer.raw_text, total)
+    if problem is None:
         await show_summary(turn)
         return True
+    turn.note(problem)
     await ask_change(turn)
     return True
+
+
+def _read_change(turn: Turn, checkout: Checkout, text: str, total: int) -> str | None:
+    """Store the typed cash amount in the checkout, or return why it cannot be used."""
+    try:
+        # NOTE: amounts are read with two decimal places, as BRL, USD and EUR use.
+        amount = parse_amount(text)
+    except AmountTooLargeError:
+        return turn.t("conv.change_too_high", limit=turn.money(change_limit(total)))
+    if amount is None:
+        return turn.t("conv.change_invalid", example=change_example(total))
+    problem = change_problem(turn, amount, total)
+    if problem is None:
+        checkout.change_for = amount
+    return problem
 
 
 def _summary_text(turn: Turn, checkout: Checkout, method: PaymentMethod, priced: PricedCart) -> str:
@@ -191,7 +210,18 @@ async def show_summary(turn: Turn) -> None:
     if method is None:
         await ask_payment(turn)
         return
+    fee = _delivery_fee(turn, checkout)
+    if checkout.change_for is not None:
+        # The total may have changed since the amount was typed.
+        problem = change_problem(turn, checkout.change_for, priced.subtotal + fee)
+        if problem is not None:
+            checkout.change_for = None
+            turn.note(problem)
+            await ask_change(turn)
+            return
     go(turn, Step.CONFIRM)
+    checkout.shown_subtotal = priced.subtotal
+    checkout.shown_delivery_fee = fee
     buttons = [
         (CONFIRM, turn.t("conv.button_confirm")),
         (CANCEL, turn.t("conv.button_cancel")),
@@ -229,13 +259,46 @@ def _draft(
     )
 
 
+async def _summary_outdated(turn: Turn, checkout: Checkout) -> bool:
+    """Return whether the summary the customer confirmed no longer holds.
+
+    That is when the cart or the delivery fee now costs other than the summary showed, or
+    when the change amount no longer suits the total. Only a price change adds a note here,
+    because the summary explains a wrong change amount itself.
+    """
+    priced = await load_cart(turn)
+    if priced.unavailable:
+        # Placement rejects the order and the reply names the item to remove.
+        return False
+    fee = _delivery_fee(turn, checkout)
+    if (priced.subtotal, fee) != (checkout.shown_subtotal, checkout.shown_delivery_fee):
+        # A conversation saved without the shown amounts has seen no price to compare.
+        if checkout.shown_subtotal is not None:
+            turn.note(turn.t("conv.prices_changed"))
+        logger.info(
+            "conversation.summary_outdated",
+            store_id=str(turn.store.id),
+            customer_id=str(turn.customer.id),
+        )
+        return True
+    change = checkout.change_for
+    return change is not None and change_problem(turn, change, priced.subtotal + fee) is not None
+
+
 async def place(turn: Turn) -> None:
-    """Place the order from the cart, priced from the catalog now, and reply with its number."""
+    """Place the order from the cart, priced from the catalog now, and reply with its number.
+
+    When the summary the customer confirmed no longer holds, nothing is placed and the
+    new summary, or the change question, is asked again.
+    """
     checkout = turn.state.checkout
     fulfilment = _FULFILMENTS.get(checkout.fulfilment or "") if checkout else None
     method = _METHODS.get(checkout.payment or "") if checkout else None
     if checkout is None or fulfilment is None or method is None:
         await show_cart(turn)
+        return
+    if await _summary_outdated(turn, checkout):
+        await show_summary(turn)
         return
     try:
         # A failed placement rolls back to here, so no half-written order stays behind.
@@ -246,6 +309,15 @@ async def place(turn: Turn) -> None:
                 _draft(turn, checkout, fulfilment, method),
                 actor_type=ActorType.CUSTOMER,
                 actor_id=turn.customer.id,
+            )
+            await record(
+                turn.session,
+                action="order.placed",
+                actor=Actor.customer(turn.customer.id),
+                store_id=turn.store.id,
+                target_type="order",
+                target_id=order.id,
+                after=snapshot(order, PLACED_ORDER_FIELDS),
             )
     except (StoreClosedError, ItemUnavailableError, InvalidInputError) as exc:
         logger.info(

@@ -63,6 +63,9 @@ class Checkout:
     longitude: float | None = None
     payment: str | None = None
     change_for: int | None = None
+    # The amounts in the summary last shown, so a price change before "confirm" is caught.
+    shown_subtotal: int | None = None
+    shown_delivery_fee: int | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.customers.models import Customer
@@ -23,7 +24,10 @@ from zapora.whatsapp.messages import (
     location_request_body,
     split_text,
     text_body,
+    truncate,
 )
+
+logger = structlog.get_logger(__name__)
 
 PAGE_NEXT = "page:next"
 PAGE_PREV = "page:prev"
@@ -70,6 +74,12 @@ class Turn:
 
     def money(self, amount: int) -> str:
         return format_money(amount, self.store.currency, self.store.language)
+
+    def item_count(self, count: int) -> str:
+        """Return "1 item" or "N items" in the store's language."""
+        if count == 1:
+            return self.t("conv.item_count_one")
+        return self.t("conv.item_count_many", count=count)
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -136,6 +146,10 @@ class Turn:
         # Long content (a big cart) goes first as text, the question stays interactive.
         for chunk in split_text("\n\n".join(parts[:-1])):
             self.replies.append(text_body(chunk))
+        if len(question) > INTERACTIVE_BODY_MAX:
+            # Questions are built to fit. Cutting one that does not still sends the choices.
+            logger.warning("conversation.question_truncated", length=len(question))
+            question = truncate(question, INTERACTIVE_BODY_MAX)
         self.replies.append(build(question))
 
     def finish(self) -> list[dict[str, Any]]:

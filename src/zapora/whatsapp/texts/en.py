@@ -7,17 +7,18 @@ TEXTS: dict[str, str] = {
     ),
     "order_status.accepted": "Your order #{number} was accepted by the store. 👍",
     "order_status.preparing": "Your order #{number} is being prepared. 👩‍🍳",
-    "order_status.ready": "Your order #{number} is ready.",
+    "order_status.ready": "Your order #{number} is ready and will leave for delivery soon. 🛵",
     "order_status.ready_pickup": "Your order #{number} is ready for pickup. 🛍️",
     "order_status.out_for_delivery": "Your order #{number} is out for delivery. 🛵",
     "order_status.delivered": "Your order #{number} was delivered. Enjoy!",
     "order_status.picked_up": "Order #{number} picked up. Thank you!",
     "order_status.cancelled": "Your order #{number} was cancelled. Reason: {reason}",
-    "conv.list_footer": "Tap the button or type the option's number.",
+    "conv.list_footer": "Tap an option or type its position: 1, 2, 3…",
     "conv.button_choose": "Choose",
     "conv.page_next": "More items ›",
     "conv.page_prev": "‹ Back",
     "conv.page_info": "Page {number} of {count}.",
+    "conv.back_to_categories": "‹ Categories",
     "conv.welcome": "Hello! 👋 Welcome to *{store}*.",
     "conv.welcome_named": "Hello, {name}! 👋 Welcome to *{store}*.",
     "conv.choose_category": "Choose a category to see the menu.",
@@ -30,11 +31,13 @@ TEXTS: dict[str, str] = {
     "conv.category_missing": "That category has no available items right now.",
     "conv.item_missing": "That item is no longer on the menu.",
     "conv.item_unavailable": "*{item}* is unavailable right now. Choose another item.",
-    "conv.option_pick_one": "*{item}*: choose {group}.",
-    "conv.option_pick_optional": "*{item}*: choose {group} (optional).",
-    "conv.option_pick_up_to": "*{item}*: {group}, choose up to {max}, one option at a time.",
-    "conv.option_pick_range": ("*{item}*: {group}, choose {min} to {max}, one option at a time."),
-    "conv.option_picked": "Chosen so far: {names}.",
+    "conv.option_pick_one": "*{item}* — {group}: choose one option.",
+    "conv.option_pick_optional": "*{item}* — {group}: choose one option if you like.",
+    "conv.option_pick_up_to": "*{item}* — {group}: choose up to {max} options, one at a time.",
+    "conv.option_pick_exactly": "*{item}* — {group}: choose {max} options, one at a time.",
+    "conv.option_pick_range": "*{item}* — {group}: choose {min} to {max} options, one at a time.",
+    "conv.option_picked": "Chosen so far ({count}): {names}.",
+    "conv.option_picked_more": "{names} and {count} more",
     "conv.option_button": "See options",
     "conv.option_done": "Done ✓",
     "conv.option_skip": "Skip",
@@ -69,10 +72,13 @@ TEXTS: dict[str, str] = {
     "conv.cancelled": "OK, I cancelled what was in progress.",
     "conv.cancelled_cart_kept": (
         "OK, I cancelled what was in progress. Your cart was kept "
-        "({count} item(s)); send *empty* to clear it."
+        "({items}); send *empty* to clear it."
     ),
+    "conv.item_count_one": "1 item",
+    "conv.item_count_many": "{count} items",
     "conv.help": (
-        "To order, choose from the lists and buttons or type the option's number. "
+        "To order, tap an option in the lists and buttons or type its position "
+        "(1 for the first, 2 for the second…). "
         "Words that work at any time: *menu*, *cart*, *checkout*, *cancel*, *empty* "
         "and *help*."
     ),
@@ -121,17 +127,23 @@ TEXTS: dict[str, str] = {
     "conv.button_pix": "PIX",
     "conv.change_question": (
         "Total: {total}. Do you need change? Type the amount you will pay with "
-        "(for example 100) or tap *No change*."
+        "(for example {example}) or tap *No change*."
     ),
-    "conv.change_amount_question": "What amount will you pay with? Type it, for example 100.",
+    "conv.change_amount_question": (
+        "What amount will you pay with? Type it, for example {example}."
+    ),
     "conv.button_no_change": "No change",
     "conv.change_too_low": (
         "{amount} is less than the total of {total}. Type an equal or larger amount, "
         "or tap *No change*."
     ),
-    "conv.change_invalid": (
-        "I did not understand the amount. Type only the number, for example 50 or 50.00, "
+    "conv.change_too_high": (
+        "For this order we can bring change for at most {limit}. Type an amount up to {limit} "
         "or tap *No change*."
+    ),
+    "conv.change_invalid": (
+        "I did not understand the amount. Type only the number, for example {example} "
+        "or {example}.00, or tap *No change*."
     ),
     "conv.summary_title": "🧾 *Order summary*",
     "conv.summary_subtotal": "Subtotal: {amount}",
@@ -141,6 +153,10 @@ TEXTS: dict[str, str] = {
     "conv.summary_payment": "💳 Payment: {method}",
     "conv.summary_change": "💵 Payment: cash, change for {amount}",
     "conv.confirm_question": "Do you confirm the order?",
+    "conv.prices_changed": (
+        "Prices changed since the summary, so the order was not placed yet. "
+        "Check the new summary and confirm again."
+    ),
     "conv.button_confirm": "Confirm",
     "conv.button_cancel": "Cancel",
     "conv.order_placed": (

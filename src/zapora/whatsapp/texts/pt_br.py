@@ -7,17 +7,18 @@ TEXTS: dict[str, str] = {
     ),
     "order_status.accepted": "Seu pedido #{number} foi aceito pela loja. 👍",
     "order_status.preparing": "Seu pedido #{number} está sendo preparado. 👩‍🍳",
-    "order_status.ready": "Seu pedido #{number} está pronto.",
+    "order_status.ready": "Seu pedido #{number} está pronto e logo sai para entrega. 🛵",
     "order_status.ready_pickup": "Seu pedido #{number} está pronto para retirada. 🛍️",
     "order_status.out_for_delivery": "Seu pedido #{number} saiu para entrega. 🛵",
     "order_status.delivered": "Seu pedido #{number} foi entregue. Bom apetite!",
     "order_status.picked_up": "Pedido #{number} retirado. Obrigado!",
     "order_status.cancelled": "Seu pedido #{number} foi cancelado. Motivo: {reason}",
-    "conv.list_footer": "Toque no botão ou digite o número da opção.",
+    "conv.list_footer": "Toque numa opção ou digite a posição dela: 1, 2, 3…",
     "conv.button_choose": "Escolher",
     "conv.page_next": "Mais itens ›",
     "conv.page_prev": "‹ Voltar",
     "conv.page_info": "Página {number} de {count}.",
+    "conv.back_to_categories": "‹ Categorias",
     "conv.welcome": "Olá! 👋 Bem-vindo(a) à *{store}*.",
     "conv.welcome_named": "Olá, {name}! 👋 Bem-vindo(a) à *{store}*.",
     "conv.choose_category": "Escolha uma categoria para ver o cardápio.",
@@ -30,11 +31,13 @@ TEXTS: dict[str, str] = {
     "conv.category_missing": "Essa categoria não tem itens disponíveis agora.",
     "conv.item_missing": "Esse item não está mais no cardápio.",
     "conv.item_unavailable": "*{item}* está indisponível no momento. Escolha outro item.",
-    "conv.option_pick_one": "*{item}*: escolha {group}.",
-    "conv.option_pick_optional": "*{item}*: escolha {group} (opcional).",
-    "conv.option_pick_up_to": "*{item}*: {group}, escolha até {max}, uma opção por vez.",
-    "conv.option_pick_range": ("*{item}*: {group}, escolha de {min} a {max}, uma opção por vez."),
-    "conv.option_picked": "Já escolhido: {names}.",
+    "conv.option_pick_one": "*{item}* — {group}: escolha uma opção.",
+    "conv.option_pick_optional": "*{item}* — {group}: escolha uma opção, se quiser.",
+    "conv.option_pick_up_to": "*{item}* — {group}: escolha até {max} opções, uma por vez.",
+    "conv.option_pick_exactly": "*{item}* — {group}: escolha {max} opções, uma por vez.",
+    "conv.option_pick_range": "*{item}* — {group}: escolha de {min} a {max} opções, uma por vez.",
+    "conv.option_picked": "Já escolhidas ({count}): {names}.",
+    "conv.option_picked_more": "{names} e mais {count}",
     "conv.option_button": "Ver opções",
     "conv.option_done": "Pronto ✓",
     "conv.option_skip": "Pular",
@@ -72,10 +75,13 @@ TEXTS: dict[str, str] = {
     "conv.cancelled": "Ok, cancelei o que estava em andamento.",
     "conv.cancelled_cart_kept": (
         "Ok, cancelei o que estava em andamento. Seu carrinho foi mantido "
-        "({count} item(ns)); envie *esvaziar* para limpá-lo."
+        "({items}); envie *esvaziar* para limpá-lo."
     ),
+    "conv.item_count_one": "1 item",
+    "conv.item_count_many": "{count} itens",
     "conv.help": (
-        "Para pedir, escolha nas listas e nos botões ou digite o número da opção. "
+        "Para pedir, toque numa opção das listas e dos botões ou digite a posição dela "
+        "(1 para a primeira, 2 para a segunda…). "
         "Palavras que funcionam a qualquer momento: *menu*, *carrinho*, *finalizar*, "
         "*cancelar*, *esvaziar* e *ajuda*."
     ),
@@ -123,19 +129,24 @@ TEXTS: dict[str, str] = {
     "conv.button_card_pickup": "Cartão na retirada",
     "conv.button_pix": "PIX",
     "conv.change_question": (
-        "Total: {total}. Precisa de troco? Digite para quanto (por exemplo 100) "
+        "Total: {total}. Precisa de troco? Digite para quanto (por exemplo {example}) "
         "ou toque em *Sem troco*."
     ),
     "conv.change_amount_question": (
-        "Para quanto você precisa de troco? Digite o valor, por exemplo 100."
+        "Para quanto você precisa de troco? Digite o valor, por exemplo {example}."
     ),
     "conv.button_no_change": "Sem troco",
     "conv.change_too_low": (
         "{amount} é menos que o total de {total}. Digite um valor igual ou maior, "
         "ou toque em *Sem troco*."
     ),
+    "conv.change_too_high": (
+        "O troco pode ser para no máximo {limit} neste pedido. Digite um valor até {limit} "
+        "ou toque em *Sem troco*."
+    ),
     "conv.change_invalid": (
-        "Não entendi o valor. Digite só o número, por exemplo 50 ou 50,00, ou toque em *Sem troco*."
+        "Não entendi o valor. Digite só o número, por exemplo {example} ou {example},00, "
+        "ou toque em *Sem troco*."
     ),
     "conv.summary_title": "🧾 *Resumo do pedido*",
     "conv.summary_subtotal": "Subtotal: {amount}",
@@ -145,6 +156,10 @@ TEXTS: dict[str, str] = {
     "conv.summary_payment": "💳 Pagamento: {method}",
     "conv.summary_change": "💵 Pagamento: dinheiro, troco para {amount}",
     "conv.confirm_question": "Confirma o pedido?",
+    "conv.prices_changed": (
+        "Os preços mudaram desde o resumo, então o pedido ainda não foi feito. "
+        "Confira o novo resumo e confirme de novo."
+    ),
     "conv.button_confirm": "Confirmar",
     "conv.button_cancel": "Cancelar",
     "conv.order_placed": (

@@ -1,0 +1,100 @@
+"""Request metrics and the access log, labelled by route template instead of the raw path."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import structlog
+from fastapi.routing import RouteContext, iter_route_contexts
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zapora.observability.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
+
+access_logger = structlog.get_logger("zapora.access")
+
+# The route label of a request that matches no route, so that random paths cannot create
+# new time series.
+UNMATCHED_ROUTE = "<unmatched>"
+# Any other method is counted as "OTHER" for the same reason.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_template(scope: Scope, routes: Sequence[BaseRoute | RouteContext]) -> str:
+    """Return the path template of the route that matches the request, prefix included.
+
+    FastAPI keeps an included router's routes without the router's prefix, and
+    ``scope["route"]`` is such a route, so the template comes from matching the
+    request against the application's route contexts, which carry the full path.
+    Pass a copy of the scope taken before routing, because routing into a mounted
+    application changes ``root_path``, which matching reads.
+    """
+    partial: str | None = None
+    for context in routes:
+        match, _ = context.matches(scope)
+        path = getattr(context, "path", None)
+        if not isinstance(path, str) or not path:
+            continue
+        if match is Match.FULL:
+            return path
+        if match is Match.PARTIAL and partial is None:
+            partial = path
+    return partial or UNMATCHED_ROUTE
+
+
+class HttpMetricsMiddleware:
+    """Count and time every HTTP request and write one ``http.request`` log line for it.
+
+    The duration ends when the last body chunk is sent, so background tasks that run after
+    the response do not count towards it. A request whose handler raises before responding
+    is counted with status 500.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+        self._contexts: list[RouteContext] = []
+        self._contexts_built_from = -1
+
+    def _route_contexts(self) -> list[RouteContext]:
+        # Rebuilt only when routes were added since, which in practice is never after startup.
+        if self._contexts_built_from != len(self.routes):
+            self._contexts = list(iter_route_contexts(self.routes))
+            self._contexts_built_from = len(self.routes)
+        return self._contexts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        scope_before_routing = dict(scope)
+        status = 500
+        finished: float | None = None
+
+        async def send_and_observe(message: Message) -> None:
+            nonlocal status, finished
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = time.perf_counter()
+            await send(message)
+
+        HTTP_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_and_observe)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            duration = (finished or time.perf_counter()) - started
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
+            route = route_template(scope_before_routing, self._route_contexts())
+            HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+            HTTP_LATENCY.labels(route=route, method=method).observe(duration)
+            access_logger.info(
+                "http.request",
+                method=method,
+                route=route,
+                status=status,
+                duration_ms=round(duration * 1000, 2),
+            )
