@@ -7,7 +7,7 @@ from zapora.customers.models import Customer, CustomerAddress
 from zapora.db import Base
 from zapora.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine
 from zapora.outbox.models import OutboxMessage
-from zapora.stores.models import Store
+from zapora.stores.models import OpeningHours, Store, StoreClosure
 from zapora.whatsapp.models import Conversation, InboundMessage
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "IdempotencyKey",
     "InboundMessage",
     "Item",
+    "OpeningHours",
     "Option",
     "OptionGroup",
     "Order",
@@ -28,5 +29,6 @@ __all__ = [
     "OutboxMessage",
     "RefreshToken",
     "Store",
+    "StoreClosure",
     "User",
 ]

@@ -77,6 +77,10 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     total: Mapped[int] = mapped_column()
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Unguessable handle of the public tracking page; never derived from the id or number.
+    tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payment_received_at: Mapped[datetime | None] = mapped_column()
+    payment_received_by: Mapped[uuid.UUID | None] = mapped_column()
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", lazy="raise", order_by="OrderLine.position"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,6 +175,7 @@ async def place_order(
         subtotal=totals.subtotal,
         delivery_fee=totals.delivery_fee,
         total=totals.total,
+        tracking_token=secrets.token_urlsafe(24),
     )
     session.add(order)
     for position, line in enumerate(priced):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapora.db import Base, Timestamps, UUIDPrimaryKey
@@ -30,3 +32,38 @@ class Store(UUIDPrimaryKey, Timestamps, Base):
     is_open: Mapped[bool] = mapped_column(default=True)
     # Incremented with UPDATE ... RETURNING so concurrent orders get distinct numbers.
     last_order_number: Mapped[int] = mapped_column(default=0)
+    # Orders are refused this many minutes before closing time.
+    last_order_lead_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The receiving key and the merchant fields of the static PIX code; no key means no PIX.
+    pix_key: Mapped[str | None] = mapped_column(String(77))
+    pix_merchant_name: Mapped[str | None] = mapped_column(String(100))
+    pix_merchant_city: Mapped[str | None] = mapped_column(String(100))
+
+
+class OpeningHours(UUIDPrimaryKey, Base):
+    """One weekly opening range in the store's time zone; it may cross midnight."""
+
+    __tablename__ = "store_opening_hours"
+
+    store_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), index=True
+    )
+    # Monday is 0, as in datetime.weekday(); the range starts on this day.
+    weekday: Mapped[int] = mapped_column()
+    # Minutes since local midnight; a closing minute at or before the opening one means the
+    # range ends on the next day.
+    opens_minute: Mapped[int] = mapped_column()
+    closes_minute: Mapped[int] = mapped_column()
+
+
+class StoreClosure(UUIDPrimaryKey, Base):
+    """A dated closure (a holiday): the store is closed that whole local day."""
+
+    __tablename__ = "store_closures"
+    __table_args__ = (UniqueConstraint("store_id", "day"),)
+
+    store_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
