@@ -92,3 +92,19 @@ async def test_create_user_short_password(client, database_url):
     )
     assert result.returncode == 1
     assert "8 characters" in result.stderr
+
+
+def test_invalid_settings_message_hides_secrets():
+    env = {
+        **os.environ,
+        "ZAPORA_ENVIRONMENT": "production",
+        "ZAPORA_SECRET_KEY": "short",
+        "ZAPORA_WHATSAPP_APP_SECRET": "app-secret-that-must-not-leak",
+    }
+    result = subprocess.run(  # noqa: S603
+        [ZAPORA, "migrate"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 2
+    assert "ZAPORA_SECRET_KEY" in result.stderr
+    assert "must-not-leak" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import structlog
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from zapora.config import get_settings
@@ -21,6 +22,19 @@ from zapora.observability.logging import configure_logging
 from zapora.observability.metrics import MULTIPROCESS_DIR_VARIABLE
 
 app = typer.Typer(help="Zapora: sell for delivery through WhatsApp.", no_args_is_help=True)
+
+
+@app.callback()
+def check_settings() -> None:
+    """Stop with a short message when a ZAPORA_ setting is invalid."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        # include_input=False: the rejected values may be secrets.
+        for error in exc.errors(include_input=False, include_url=False):
+            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            typer.echo(f"invalid setting {field}: {error['msg']}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def _configure() -> None:

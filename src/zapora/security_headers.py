@@ -16,6 +16,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,10 +43,19 @@ def _hrefs(tags: Iterable[bytes]) -> list[str]:
 
 
 def _absolute(urls: Iterable[str]) -> list[str]:
-    # A relative URL is covered by 'self'. Quotes or spaces would break the header.
-    return sorted(
-        {url for url in urls if url.startswith("https://") and not re.search(r"[\s;,']", url)}
-    )
+    # A relative URL is covered by 'self'. A URL with characters that would break the header
+    # (such as the commas of a font stylesheet's query) is allowed by its origin instead.
+    sources = set()
+    for url in urls:
+        if not url.startswith("https://"):
+            continue
+        if re.search(r"[\s;,']", url):
+            host = urlsplit(url).netloc
+            if host and not re.search(r"[\s;,']", host):
+                sources.add(f"https://{host}")
+            continue
+        sources.add(url)
+    return sorted(sources)
 
 
 def docs_content_security_policy(html: bytes) -> str:

@@ -105,6 +105,7 @@ async def test_redoc_page_policy(client: httpx.AsyncClient) -> None:
     assert script.group(1) in policy["script-src"]
     assert "blob:" in policy["worker-src"]
     assert "https://fonts.gstatic.com" in policy["font-src"]
+    assert "https://fonts.googleapis.com" in policy["style-src"]
     assert response.headers["x-frame-options"] == "DENY"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,3 +118,16 @@ async def test_token_form_limited_per_ip(app: FastAPI, session: AsyncSession) ->
         limited = await client.post(TOKEN_PATH, data=form)
     assert statuses == [200] * 4
     assert_rate_limited(limited, limit=4)
+
+
+async def test_concurrent_guesses_share_account_limit(app: FastAPI, session: AsyncSession) -> None:
+    user = await _user(session)
+
+    async def guess(number: int) -> int:
+        async with client_for(app, f"198.51.100.{100 + number}") as client:
+            return (await _login(client, user.email, WRONG_PASSWORD)).status_code
+
+    statuses = await asyncio.gather(*(guess(number) for number in range(10)))
+
+    assert statuses.count(401) == 3
+    assert statuses.count(429) == 7

@@ -21,7 +21,6 @@ import structlog
 from fastapi import Depends, Request
 
 from zapora.auth.service import normalise_email
-from zapora.errors import AuthenticationError
 from zapora.ratelimit.limiter import Policy, RateLimiter, RouteClass
 from zapora.ratelimit.responses import RateLimitedError
 
@@ -44,23 +43,20 @@ class AccountThrottle:
     async def guard(self, email: str) -> AsyncIterator[None]:
         """Guard a password check for ``email``.
 
-        Raise RateLimitedError before the check when the account's windows are full, count
-        a failure when the block raises AuthenticationError and clear the count when it
-        succeeds.
+        Every attempt takes a slot before the password is checked, and a success clears the
+        count. Taking the slot first makes concurrent guesses count: checking the counter
+        and adding the failure afterwards would let every request in flight pass.
+        Raise RateLimitedError when the account's windows are full.
         """
         if self.limiter is None or self.policy is None:
             yield
             return
         key = account_key(email)
-        decision = await self.limiter.peek(self.policy, key)
+        decision = await self.limiter.acquire(self.policy, key)
         if not decision.allowed:
             logger.info("auth.login_throttled", account_key=key[:12])
             raise RateLimitedError(decision, "failed logins for this account")
-        try:
-            yield
-        except AuthenticationError:
-            await self.limiter.add(self.policy, key)
-            raise
+        yield
         await self.limiter.clear(self.policy, key)
 
 
