@@ -29,9 +29,13 @@ from zapora.observability.request_context import RequestContextMiddleware, parse
 from zapora.observability.shutdown import ShutdownState, TerminationHook
 from zapora.observability.tracing import setup_tracing
 from zapora.orders.router import router as orders_router
+from zapora.payments.router import router as payments_router
 from zapora.ratelimit.middleware import install_rate_limiting
+from zapora.reports.router import router as reports_router
 from zapora.security import install_http_security
+from zapora.stores.hours_router import router as hours_router
 from zapora.stores.router import router as stores_router
+from zapora.tracking.router import router as tracking_router
 from zapora.whatsapp.router import inbox_router
 from zapora.whatsapp.router import router as webhook_router
 from zapora.worker import Worker
@@ -96,16 +100,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(webhook_router)
+    app.include_router(tracking_router)
     api_prefix = "/api/v1"
     app.include_router(auth_router, prefix=api_prefix)
     # Store settings are part of the public menu.
     app.include_router(stores_router, prefix=api_prefix, dependencies=[PublishMenuChanges])
+    app.include_router(hours_router, prefix=api_prefix)
     app.include_router(staff_router, prefix=api_prefix)
     app.include_router(menu_router, prefix=api_prefix)
     app.include_router(catalog_router, prefix=api_prefix)
     app.include_router(orders_router, prefix=api_prefix)
+    app.include_router(payments_router, prefix=api_prefix)
     app.include_router(inbox_router, prefix=api_prefix)
     app.include_router(audit_router, prefix=api_prefix)
+    app.include_router(reports_router, prefix=api_prefix)
     app.state.tracing = setup_tracing(app, engine)
     return app
 

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     whatsapp_api_base_url: str = "https://graph.facebook.com/v23.0"
     whatsapp_transport: WhatsAppTransport | None = None
     whatsapp_timeout_seconds: float = Field(default=10.0, gt=0)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        min_length=1,
+        description="Address customers reach this service at; order tracking links start with it.",
+    )
 
     conversation_ttl_minutes: int = Field(default=60, ge=1)
     inbox_max_attempts: int = Field(default=5, ge=1)

@@ -210,6 +210,10 @@ async def _get_or_create_store(session: AsyncSession) -> tuple[Store, bool]:
         delivery_fee=700,
         minimum_order=2000,
         is_open=True,
+        # The random-key example of the PIX specification: codes are valid but pay no one.
+        pix_key="123e4567-e12b-12d1-a456-426655440000",
+        pix_merchant_name=DEMO_STORE_NAME,
+        pix_merchant_city="Sao Paulo",
     )
     session.add(store)
     await session.flush()

@@ -33,6 +33,7 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("GET", "/api/v1/stores/{slug}/menu"),
+    ("GET", "/track/{token}"),
 }
 # Routes for any logged-in caller, whatever their role: their own account and sessions.
 AUTHENTICATED_ROUTES = {
@@ -53,10 +54,12 @@ EXPECTED_GRANTS: dict[Role, set[str]] = {
         "orders:read",
         "orders:create",
         "orders:update",
+        "payments:update",
         "inbox:read",
         "inbox:retry",
         "staff:manage",
         "audit:read",
+        "reports:read",
     },
     Role.STORE_STAFF: {
         "stores:read",
@@ -65,6 +68,7 @@ EXPECTED_GRANTS: dict[Role, set[str]] = {
         "orders:read",
         "orders:create",
         "orders:update",
+        "payments:update",
         "inbox:read",
         "inbox:retry",
     },

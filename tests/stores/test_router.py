@@ -23,6 +23,10 @@ STORE_FIELDS = {
     "delivery_fee",
     "minimum_order",
     "is_open",
+    "last_order_lead_minutes",
+    "pix_key",
+    "pix_merchant_name",
+    "pix_merchant_city",
 }
 
 

@@ -10,6 +10,7 @@ from typing import cast
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.config import Settings
 from zapora.customers.models import Customer
 from zapora.orders.models import Order
 from zapora.orders.notifications import status_text_key
@@ -246,6 +247,7 @@ def test_overlong_question_is_cut() -> None:
     store = Store(name="Loja", language="pt-BR", currency="BRL")
     turn = Turn(
         session=cast(AsyncSession, None),
+        settings=Settings(),
         store=store,
         customer=Customer(wa_id="5511955551234"),
         state=ConversationState(),

@@ -16,12 +16,16 @@ class Permission(StrEnum):
     ORDERS_READ = "orders:read"
     ORDERS_CREATE = "orders:create"
     ORDERS_UPDATE = "orders:update"
+    # Marking an order's payment as received.
+    PAYMENTS_UPDATE = "payments:update"
     INBOX_READ = "inbox:read"
     INBOX_RETRY = "inbox:retry"
     STAFF_MANAGE = "staff:manage"
     AUDIT_READ = "audit:read"
     # Reading every store's audit log at once; only platform admins hold it.
     AUDIT_READ_ALL = "audit:read_all"
+    # Reading a store's sales, timing and cancellation reports.
+    REPORTS_READ = "reports:read"
 
 
 # Platform admins hold every permission on every store. The other roles act on their own
@@ -37,10 +41,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ORDERS_READ,
             Permission.ORDERS_CREATE,
             Permission.ORDERS_UPDATE,
+            Permission.PAYMENTS_UPDATE,
             Permission.INBOX_READ,
             Permission.INBOX_RETRY,
             Permission.STAFF_MANAGE,
             Permission.AUDIT_READ,
+            Permission.REPORTS_READ,
         }
     ),
     Role.STORE_STAFF: frozenset(
@@ -51,6 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ORDERS_READ,
             Permission.ORDERS_CREATE,
             Permission.ORDERS_UPDATE,
+            Permission.PAYMENTS_UPDATE,
             Permission.INBOX_READ,
             Permission.INBOX_RETRY,
         }

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.db import utcnow
 from zapora.errors import InvalidInputError
 from zapora.observability.commit_metrics import increment_on_commit
 from zapora.observability.metrics import ORDERS_PLACED
@@ -26,6 +27,7 @@ from zapora.orders.models import (
     PaymentMethod,
 )
 from zapora.orders.pricing import LineRequest, PricedLine, price_lines
+from zapora.stores.hours_service import store_status
 from zapora.stores.models import Store
 
 logger = structlog.get_logger(__name__)
@@ -144,8 +146,13 @@ async def place_order(
     actor_id: uuid.UUID | None,
 ) -> Order:
     """Validate, price and store a new order in status ``placed``; flush, never commit."""
-    if not store.is_open:
-        raise StoreClosedError(f"{store.name} is closed now.", fix="try again when the store opens")
+    opening = await store_status(session, store, utcnow())
+    if not opening.open:
+        raise StoreClosedError(
+            f"{store.name} is closed now.",
+            opens_next_at=opening.opens_next_at,
+            fix="try again when the store opens, at opens_next_at when it is set",
+        )
     if not draft.lines:
         raise EmptyOrderError("The order has no lines.", field="lines", fix="add at least one item")
     _check_fulfilment(draft)

@@ -57,7 +57,7 @@ class OpeningHours(UUIDPrimaryKey, Base):
 
 
 class StoreClosure(UUIDPrimaryKey, Base):
-    """A dated closure (a holiday): the store is closed that whole local day."""
+    """A dated closure (a holiday): no opening range that starts on that local day applies."""
 
     __tablename__ = "store_closures"
     __table_args__ = (UniqueConstraint("store_id", "day"),)

@@ -14,6 +14,12 @@ from pydantic import (
     field_validator,
 )
 
+from zapora.payments.pix import (
+    MAX_CITY_LENGTH,
+    MAX_NAME_LENGTH,
+    merchant_text,
+    normalize_pix_key,
+)
 from zapora.stores.models import Language, Store
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -35,6 +41,15 @@ PhoneNumberId = Annotated[
 ]
 AccessToken = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[!-~]+$")]
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+# Minutes before closing time after which orders are rejected, at most half a day.
+LeadMinutes = Annotated[int, Field(ge=0, le=720)]
+PixKeyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PixMerchantText = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$"
+    ),
+]
 
 
 class StoreCreate(BaseModel):
@@ -57,7 +72,13 @@ class StoreUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     nullable_fields: ClassVar[frozenset[str]] = frozenset(
-        {"whatsapp_phone_number_id", "whatsapp_access_token"}
+        {
+            "whatsapp_phone_number_id",
+            "whatsapp_access_token",
+            "pix_key",
+            "pix_merchant_name",
+            "pix_merchant_city",
+        }
     )
 
     name: StoreName | None = None
@@ -68,6 +89,24 @@ class StoreUpdate(BaseModel):
     delivery_fee: Amount | None = None
     minimum_order: Amount | None = None
     is_open: bool | None = None
+    last_order_lead_minutes: LeadMinutes | None = Field(
+        default=None, description="Orders are rejected this many minutes before closing time."
+    )
+    pix_key: PixKeyText | None = Field(
+        default=None,
+        description="PIX key receiving payments: a CPF, CNPJ, e-mail, +55 phone number or "
+        "random key (UUID). Null turns PIX codes off.",
+    )
+    pix_merchant_name: PixMerchantText | None = Field(
+        default=None,
+        description=f"Receiver name in PIX codes, cut to {MAX_NAME_LENGTH} characters "
+        "without accents. Defaults to the store name.",
+    )
+    pix_merchant_city: PixMerchantText | None = Field(
+        default=None,
+        description=f"Receiver city in PIX codes, cut to {MAX_CITY_LENGTH} characters "
+        "without accents. Needed for PIX codes.",
+    )
 
     @field_validator("*")
     @classmethod
@@ -76,6 +115,19 @@ class StoreUpdate(BaseModel):
             raise ValueError(
                 f"{info.field_name} must not be null. Omit it to keep the current value."
             )
+        return value
+
+    @field_validator("pix_key")
+    @classmethod
+    def _normalize_pix_key(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_pix_key(value)
+
+    @field_validator("pix_merchant_name", "pix_merchant_city")
+    @classmethod
+    def _require_code_characters(cls, value: str | None) -> str | None:
+        # PIX codes keep only unaccented letters, digits, spaces and .&'- of these fields.
+        if value is not None and not merchant_text(value, len(value)):
+            raise ValueError("must contain letters or digits")
         return value
 
 
@@ -91,6 +143,10 @@ class StoreOut(BaseModel):
     delivery_fee: int
     minimum_order: int
     is_open: bool
+    last_order_lead_minutes: int
+    pix_key: str | None
+    pix_merchant_name: str | None
+    pix_merchant_city: str | None
 
     @classmethod
     def from_model(cls, store: Store) -> StoreOut:
@@ -106,4 +162,8 @@ class StoreOut(BaseModel):
             delivery_fee=store.delivery_fee,
             minimum_order=store.minimum_order,
             is_open=store.is_open,
+            last_order_lead_minutes=store.last_order_lead_minutes,
+            pix_key=store.pix_key,
+            pix_merchant_name=store.pix_merchant_name,
+            pix_merchant_city=store.pix_merchant_city,
         )

@@ -16,9 +16,10 @@ from zapora.config import Settings
 from zapora.customers.models import Customer
 from zapora.db import utcnow
 from zapora.outbox.service import enqueue
+from zapora.stores.hours_service import store_status
 from zapora.stores.models import Store
-from zapora.whatsapp import texts
 from zapora.whatsapp.conversation import dispatch
+from zapora.whatsapp.conversation.closed import closed_reply
 from zapora.whatsapp.conversation.queries import get_conversation
 from zapora.whatsapp.conversation.state import ConversationState, Step
 from zapora.whatsapp.conversation.turn import Turn
@@ -44,14 +45,15 @@ async def handle_message(
     flushes, never commits. While the store is closed every message gets the same
     short reply and the conversation, cart included, is left as it was.
     """
-    if not store.is_open:
-        closed = texts.text(store.language, "conv.store_closed", store=store.name)
+    now = utcnow()
+    opening = await store_status(session, store, now)
+    if not opening.open:
+        closed = closed_reply(store, opening, now)
         await _queue(session, store, customer, [text_body(closed)])
         return
 
-    now = utcnow()
     conversation, state, fresh = await _load(session, store, customer, now)
-    turn = Turn(session=session, store=store, customer=customer, state=state)
+    turn = Turn(session=session, settings=settings, store=store, customer=customer, state=state)
     if not fresh and conversation.expires_at <= now:
         if state.cart:
             turn.note(turn.t("conv.expired"))

@@ -5,16 +5,18 @@ from __future__ import annotations
 import structlog
 
 from zapora.audit.service import Actor, record, snapshot
-from zapora.errors import InvalidInputError
+from zapora.errors import ConflictError, InvalidInputError
 from zapora.orders.errors import (
     BelowMinimumOrderError,
     EmptyOrderError,
     ItemUnavailableError,
     StoreClosedError,
 )
-from zapora.orders.models import ActorType, Fulfilment, OrderSource, PaymentMethod
+from zapora.orders.models import ActorType, Fulfilment, Order, OrderSource, PaymentMethod
 from zapora.orders.placement import OrderDraft, place_order
 from zapora.orders.service import PLACED_ORDER_FIELDS
+from zapora.payments.service import pix_charge_for
+from zapora.tracking.service import tracking_url
 from zapora.whatsapp.conversation.cart import PricedCart, line_requests
 from zapora.whatsapp.conversation.cart_steps import (
     cancel_draft,
@@ -33,6 +35,7 @@ from zapora.whatsapp.conversation.parsing import (
 )
 from zapora.whatsapp.conversation.state import Checkout, Step
 from zapora.whatsapp.conversation.turn import Answer, Turn
+from zapora.whatsapp.messages import split_text, text_body
 
 logger = structlog.get_logger(__name__)
 
@@ -333,6 +336,31 @@ async def place(turn: Turn) -> None:
     turn.state.choices = []
     go(turn, Step.IDLE)
     turn.note(turn.t("conv.order_placed", number=order.number, total=turn.money(order.total)))
+    if order.tracking_token:
+        link = tracking_url(turn.settings.public_base_url, order.tracking_token)
+        turn.note(turn.t("conv.order_tracking", url=link))
+    if method is PaymentMethod.PIX:
+        _send_pix_code(turn, order)
+
+
+def _send_pix_code(turn: Turn, order: Order) -> None:
+    """Send the confirmation, then the PIX code alone in a text the customer copies whole."""
+    try:
+        charge = pix_charge_for(turn.store, order)
+    except ConflictError as exc:
+        # Without a PIX key the store collects the payment its own way.
+        logger.info(
+            "conversation.pix_code_unavailable",
+            store_id=str(turn.store.id),
+            order_id=str(order.id),
+            code=exc.code,
+        )
+        return
+    turn.note(turn.t("conv.pix_code_next", total=turn.money(charge.amount)))
+    for chunk in split_text("\n\n".join(turn.notes)):
+        turn.replies.append(text_body(chunk))
+    turn.notes.clear()
+    turn.replies.append(text_body(charge.code))
 
 
 async def _explain_rejection(turn: Turn, error: Exception) -> None:

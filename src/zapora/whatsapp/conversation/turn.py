@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.config import Settings
 from zapora.customers.models import Customer
 from zapora.money import format_money
 from zapora.stores.models import Store
@@ -63,6 +64,7 @@ class Turn:
     """
 
     session: AsyncSession
+    settings: Settings
     store: Store
     customer: Customer
     state: ConversationState

@@ -25,6 +25,18 @@ TEXTS: dict[str, str] = {
     "conv.menu_button": "See menu",
     "conv.menu_empty": "The menu of *{store}* is empty right now. Try again later.",
     "conv.store_closed": "*{store}* is closed now. 😴 Try again when the store opens.",
+    "conv.store_closed_until": "*{store}* is closed now. 😴 We open again {when}.",
+    "conv.opens_today": "today at {time}",
+    "conv.opens_tomorrow": "tomorrow at {time}",
+    "conv.opens_weekday": "{weekday} at {time}",
+    "conv.opens_date": "{weekday}, {month:02d}/{day:02d}, at {time}",
+    "weekday.0": "Monday",
+    "weekday.1": "Tuesday",
+    "weekday.2": "Wednesday",
+    "weekday.3": "Thursday",
+    "weekday.4": "Friday",
+    "weekday.5": "Saturday",
+    "weekday.6": "Sunday",
     "conv.expired": "Your previous cart expired after a while without messages, so we start over.",
     "conv.category_question": "*{category}*: choose an item.",
     "conv.items_button": "See items",
@@ -162,6 +174,11 @@ TEXTS: dict[str, str] = {
     "conv.order_placed": (
         "✅ Order *#{number}* received! Total: {total}.\n"
         "We will let you know here when the store accepts it. To order again, send *menu*."
+    ),
+    "conv.order_tracking": "📍 Track your order: {url}",
+    "conv.pix_code_next": (
+        "💠 Pay {total} with PIX copy and paste: copy the code in the next message "
+        "and paste it in your bank's app."
     ),
     "conv.placement_closed": (
         "The store closed before we could confirm, so the order was not placed. "

@@ -25,6 +25,18 @@ TEXTS: dict[str, str] = {
     "conv.menu_button": "Ver cardápio",
     "conv.menu_empty": "O cardápio de *{store}* está vazio no momento. Tente de novo mais tarde.",
     "conv.store_closed": ("*{store}* está fechada agora. 😴 Tente de novo quando a loja abrir."),
+    "conv.store_closed_until": "*{store}* está fechada agora. 😴 Abrimos de novo {when}.",
+    "conv.opens_today": "hoje às {time}",
+    "conv.opens_tomorrow": "amanhã às {time}",
+    "conv.opens_weekday": "{weekday} às {time}",
+    "conv.opens_date": "{weekday}, {day:02d}/{month:02d}, às {time}",
+    "weekday.0": "segunda",
+    "weekday.1": "terça",
+    "weekday.2": "quarta",
+    "weekday.3": "quinta",
+    "weekday.4": "sexta",
+    "weekday.5": "sábado",
+    "weekday.6": "domingo",
     "conv.expired": "Seu carrinho anterior expirou por inatividade, então começamos de novo.",
     "conv.category_question": "*{category}*: escolha um item.",
     "conv.items_button": "Ver itens",
@@ -165,6 +177,11 @@ TEXTS: dict[str, str] = {
     "conv.order_placed": (
         "✅ Pedido *#{number}* recebido! Total: {total}.\n"
         "Avisaremos por aqui quando a loja aceitar. Para fazer um novo pedido, envie *menu*."
+    ),
+    "conv.order_tracking": "📍 Acompanhe seu pedido: {url}",
+    "conv.pix_code_next": (
+        "💠 Pague {total} com PIX copia e cola: copie o código da próxima mensagem "
+        "e cole no app do seu banco."
     ),
     "conv.placement_closed": (
         "A loja fechou antes de confirmarmos o pedido, então ele não foi feito. "

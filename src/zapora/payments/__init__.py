@@ -1,0 +1,1 @@
+"""Payments: static PIX codes for orders and staff marking payments as received."""

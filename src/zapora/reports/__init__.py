@@ -1,0 +1,1 @@
+"""Store reports: sales per local day, preparation timings, top items and cancellations."""

@@ -1,0 +1,1 @@
+"""The public order tracking page a customer opens from the link in their confirmation."""
