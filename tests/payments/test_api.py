@@ -170,6 +170,9 @@ async def test_mark_payment_received(client, pix_shop: Shop):
     assert entries[0]["target_type"] == "order"
     assert entries[0]["before"] == {"payment_received_at": None}
     assert entries[0]["after"]["total"] == 10900
+    detail = (await client.get(pix_shop.order_url(order["id"]), headers=pix_shop.headers)).json()
+    assert detail["payment_received_by"] == str(pix_shop.user.id)
+    assert detail["payment_received_at"] == body["payment_received_at"]
 
 
 async def test_mark_payment_twice_keeps_first(client, session: AsyncSession, pix_shop: Shop):

@@ -149,6 +149,8 @@ class OrderOut(OrderSummary):
     change_for: int | None
     notes: str | None
     cancel_reason: str | None
+    payment_received_at: datetime | None
+    payment_received_by: uuid.UUID | None
     allowed_next: list[OrderStatus]
     lines: list[OrderLineOut]
     events: list[OrderEventOut]
