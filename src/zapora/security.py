@@ -83,7 +83,7 @@ class BodySizeLimitMiddleware:
         try:
             await self.app(scope, receive_counted, send_tracked)
         except BodyTooLargeError:
-            # Reached only when no error handler answered, e.g. a middleware read the body.
+            # Reached only when no error handler responded, e.g. a middleware read the body.
             if response_started:
                 raise
             await self._reject(scope, receive, send)
@@ -140,7 +140,7 @@ def install_http_security(app: FastAPI, settings: Settings) -> None:
     """Add the body size limit, CORS, the optional HTTPS redirect and the security headers.
 
     Each ``add_middleware`` call wraps the ones before it, so the security headers, added
-    last, reach the redirects, CORS answers and 413 answers of the inner layers too.
+    last, reach the redirects, CORS responses and 413 responses of the inner layers too.
     """
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Bearer tokens travel in a header, so cross-origin requests need no cookies.

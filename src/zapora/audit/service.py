@@ -30,7 +30,7 @@ REDACTED = "<changed>"
 
 @dataclass(frozen=True)
 class Actor:
-    """Who did it: a staff user, a customer, the system, or an anonymous caller."""
+    """The author of a change: a staff user, a customer, the system or an anonymous caller."""
 
     type: str
     id: uuid.UUID | None = None

@@ -61,7 +61,7 @@ async def load_menu(session: AsyncSession, store_id: uuid.UUID) -> list[Category
 
     Every level is sorted by position, then name, then id. Unavailable items and options
     are included, so callers decide whether to show them. Rows already in the session are
-    refreshed, so a session kept across transactions reads what the database holds now.
+    refreshed, so a session kept across transactions reads what the database contains now.
     """
     query = (
         select(Category)

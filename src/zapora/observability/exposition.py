@@ -2,8 +2,8 @@
 
 Without ``PROMETHEUS_MULTIPROC_DIR`` the response contains this process's metrics. With it,
 the response sums the files of every process that writes into the folder, whichever process
-answers. The outbox depth and the age of its oldest pending row are read from the database
-at scrape time, so they are the same whichever process answers.
+serves the scrape. The outbox depth and the age of its oldest pending row are read from the
+database at scrape time, so they are the same whichever process serves it.
 
 NOTE: the route asks for no credentials, like most Prometheus targets. Keep it off the
 public internet, for example by not routing ``/metrics`` at the load balancer.

@@ -1,8 +1,8 @@
 """Liveness and readiness probes.
 
-``/health/live`` answers while the process runs. ``/health/ready`` answers 200 only while
+``/health/live`` returns 200 while the process runs. ``/health/ready`` returns 200 only while
 the database is reachable, Redis is reachable when one is configured, the schema is at
-the latest migration and no shutdown has started. Otherwise it answers 503 with a problem
+the latest migration and no shutdown has started. Otherwise it returns 503 with a problem
 body that names the failing checks.
 """
 

@@ -2,7 +2,7 @@
 
 Gauges moved by events, unlike a collector that reads ``pool.checkedout()`` at scrape time,
 are summed over every live process under ``PROMETHEUS_MULTIPROC_DIR``, so one scrape shows
-the whole deployment and not only the process that answered it.
+the whole deployment and not only the process that served it.
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ def is_retryable(code: int | None, http_status: int) -> bool:
     """
     if code in RETRYABLE_CODES:
         return True
-    # NOTE: a message outside the 24-hour window fails here for good. Sending the store's
-    # template in its place is not built yet.
+    # TODO: a message outside the 24-hour window fails here for good, because sending the
+    # store's template in its place is not built yet.
     if code in TERMINAL_CODES or code == OUTSIDE_WINDOW_CODE:
         return False
     return http_status == 429 or http_status >= 500

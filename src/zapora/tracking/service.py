@@ -66,9 +66,9 @@ async def track_order(session: AsyncSession, token: str) -> TrackingOut:
         total=order.total,
         currency=order.currency,
         timeline=timeline,
-        # NOTE: no delivery or pickup estimate is computed yet, so this is always null.
+        # TODO: no delivery or pickup estimate is computed yet, so this is always null.
         estimated_at=None,
-        # NOTE: couriers are not modelled yet, so their first name and live position stay null
+        # TODO: couriers are not modelled yet, so their first name and live position stay null
         # until an order can be assigned to one.
         courier_first_name=None,
         courier_position=None,

@@ -183,7 +183,7 @@ def buttons_fit(titles: Sequence[str]) -> bool:
 
 
 def location_request_body(body: str) -> dict[str, Any]:
-    """Build a message that asks the customer to share a location pin."""
+    """Build a message that requests a location pin from the customer."""
     return _interactive("location_request_message", body, {"name": "send_location"})
 
 

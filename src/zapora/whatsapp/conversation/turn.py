@@ -57,7 +57,7 @@ class Page:
 
 @dataclass
 class Turn:
-    """The context every step works with while answering one customer message.
+    """The context every step works with while handling one customer message.
 
     Notes are short texts (an acknowledgement, an error) that go in front of the next
     question so the customer gets one message instead of several.
