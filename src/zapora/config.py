@@ -27,6 +27,11 @@ class WhatsAppTransport(StrEnum):
     LOG = "log"
 
 
+class StorageBackend(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
 class Settings(BaseSettings):
     """Service configuration; embedded defaults need no servers."""
 
@@ -71,6 +76,23 @@ class Settings(BaseSettings):
     shutdown_delay_seconds: float = Field(default=0.0, ge=0)
     shutdown_timeout_seconds: int = Field(default=30, ge=1)
     idempotency_key_hours: int = Field(default=24, ge=1)
+
+    # Proof-of-delivery photos: a local folder in the embedded mode, or any S3-compatible
+    # object store (AWS S3, MinIO, ...). Staff read them through short-lived signed URLs.
+    storage_backend: StorageBackend = StorageBackend.LOCAL
+    storage_local_path: Path = Path("zapora-files")
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    signed_url_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    proof_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    # A customer is told once that an order runs late, this long after its estimate.
+    delay_notice_grace_minutes: int = Field(default=10, ge=0)
+    # Status updates about one order closer together than this are merged into the latest.
+    notification_merge_seconds: float = Field(default=5.0, ge=0)
 
     refresh_token_days: int = Field(default=30, ge=1, le=365)
 

@@ -70,6 +70,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSONType,
         list[dict[str, Any]]: JSONType,
+        list[str]: JSONType,
     }
 
 

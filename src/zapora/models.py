@@ -5,9 +5,10 @@ from zapora.auth.models import RefreshToken, User
 from zapora.catalog.models import Category, Item, Option, OptionGroup
 from zapora.customers.models import Customer, CustomerAddress
 from zapora.db import Base
+from zapora.delivery.models import CourierState, DeliveryOffer
 from zapora.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine
 from zapora.outbox.models import OutboxMessage
-from zapora.stores.models import OpeningHours, Store, StoreClosure
+from zapora.stores.models import DeliveryZone, OpeningHours, Store, StoreClosure
 from zapora.whatsapp.models import Conversation, InboundMessage
 
 __all__ = [
@@ -15,8 +16,11 @@ __all__ = [
     "Base",
     "Category",
     "Conversation",
+    "CourierState",
     "Customer",
     "CustomerAddress",
+    "DeliveryOffer",
+    "DeliveryZone",
     "IdempotencyKey",
     "InboundMessage",
     "Item",

@@ -60,6 +60,7 @@ EXPECTED_GRANTS: dict[Role, set[str]] = {
         "staff:manage",
         "audit:read",
         "reports:read",
+        "dispatch:manage",
     },
     Role.STORE_STAFF: {
         "stores:read",
@@ -71,8 +72,9 @@ EXPECTED_GRANTS: dict[Role, set[str]] = {
         "payments:update",
         "inbox:read",
         "inbox:retry",
+        "dispatch:manage",
     },
-    Role.COURIER: {"stores:read", "orders:read", "orders:update"},
+    Role.COURIER: {"stores:read", "deliveries:own"},
 }
 
 

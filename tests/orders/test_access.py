@@ -79,7 +79,7 @@ async def test_platform_admin_reads_any_store(
     assert response.json()["id"] == order_id
 
 
-async def test_courier_cannot_create(
+async def test_courier_cannot_create_or_list_store_orders(
     client: httpx.AsyncClient, shop: Shop, session: AsyncSession
 ) -> None:
     courier = await make_user(session, shop.store, role=Role.COURIER)
@@ -91,7 +91,8 @@ async def test_courier_cannot_create(
 
     assert created.status_code == 403
     assert created.json()["code"] == "permission_denied"
-    assert listed.status_code == 200
+    # Couriers see only the orders offered or assigned to them, through their own routes.
+    assert listed.status_code == 403
 
 
 async def test_anonymous_is_rejected(client: httpx.AsyncClient, shop: Shop) -> None:

@@ -53,7 +53,7 @@ async def test_delivery_happy_path(client: httpx.AsyncClient, shop: Shop) -> Non
         ("accepted", ["preparing", "cancelled"]),
         ("preparing", ["ready", "cancelled"]),
         ("ready", ["out_for_delivery", "cancelled"]),
-        ("out_for_delivery", ["delivered", "cancelled"]),
+        ("out_for_delivery", ["delivered", "delivery_failed", "cancelled"]),
         ("delivered", []),
     ]
 

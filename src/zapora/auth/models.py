@@ -23,6 +23,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Shown to customers for couriers (first name only) and to staff in lists.
+    full_name: Mapped[str | None] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     # Platform administrators belong to no store; every other role belongs to exactly one.

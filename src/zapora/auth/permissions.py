@@ -26,6 +26,10 @@ class Permission(StrEnum):
     AUDIT_READ_ALL = "audit:read_all"
     # Reading a store's sales, timing and cancellation reports.
     REPORTS_READ = "reports:read"
+    # Assigning couriers to orders and seeing couriers and proof photos.
+    DISPATCH_MANAGE = "dispatch:manage"
+    # A courier's own shift, position, offers and deliveries.
+    DELIVERIES_OWN = "deliveries:own"
 
 
 # Platform admins hold every permission on every store. The other roles act on their own
@@ -47,6 +51,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STAFF_MANAGE,
             Permission.AUDIT_READ,
             Permission.REPORTS_READ,
+            Permission.DISPATCH_MANAGE,
         }
     ),
     Role.STORE_STAFF: frozenset(
@@ -60,11 +65,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PAYMENTS_UPDATE,
             Permission.INBOX_READ,
             Permission.INBOX_RETRY,
+            Permission.DISPATCH_MANAGE,
         }
     ),
-    Role.COURIER: frozenset(
-        {Permission.STORES_READ, Permission.ORDERS_READ, Permission.ORDERS_UPDATE}
-    ),
+    # Couriers act only on their own shift and on orders offered or assigned to them.
+    Role.COURIER: frozenset({Permission.STORES_READ, Permission.DELIVERIES_OWN}),
 }
 
 

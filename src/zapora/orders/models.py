@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zapora.db import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -20,6 +20,8 @@ class OrderStatus(StrEnum):
     READY = "ready"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
+    # The courier could not hand the order over; staff dispatch it again or cancel it.
+    DELIVERY_FAILED = "delivery_failed"
     PICKED_UP = "picked_up"
     CANCELLED = "cancelled"
 
@@ -81,6 +83,27 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     payment_received_at: Mapped[datetime | None] = mapped_column()
     payment_received_by: Mapped[uuid.UUID | None] = mapped_column()
+    # The delivery zone the pin fell in, with its values copied when the order was placed.
+    delivery_zone_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("delivery_zones.id", ondelete="SET NULL")
+    )
+    delivery_zone_name: Mapped[str | None] = mapped_column(String(80))
+    zone_minimum_order: Mapped[int | None] = mapped_column()
+    estimate_minutes: Mapped[int | None] = mapped_column()
+    # A typed address without a pin: staff confirm the fee before accepting the order.
+    fee_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    estimated_delivery_at: Mapped[datetime | None] = mapped_column()
+    # Set once when the customer was told the order runs late.
+    delay_notified_at: Mapped[datetime | None] = mapped_column()
+    # At most one courier: set with a conditional UPDATE so concurrent accepts cannot both win.
+    courier_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    courier_assigned_at: Mapped[datetime | None] = mapped_column()
+    # Sent to the customer; the courier types it in to prove the handover.
+    handover_code: Mapped[str | None] = mapped_column(String(8))
+    proof_photo_key: Mapped[str | None] = mapped_column(String(512))
+    delivery_failed_reason: Mapped[str | None] = mapped_column(String(500))
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", lazy="raise", order_by="OrderLine.position"

@@ -20,14 +20,16 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.ACCEPTED: frozenset({S.PREPARING, S.CANCELLED}),
     S.PREPARING: frozenset({S.READY, S.CANCELLED}),
     S.READY: frozenset({S.OUT_FOR_DELIVERY, S.PICKED_UP, S.CANCELLED}),
-    S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED, S.CANCELLED}),
+    S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED, S.DELIVERY_FAILED, S.CANCELLED}),
+    # A failed delivery goes back to ready for another courier, or is cancelled.
+    S.DELIVERY_FAILED: frozenset({S.READY, S.CANCELLED}),
     S.DELIVERED: frozenset(),
     S.PICKED_UP: frozenset(),
     S.CANCELLED: frozenset(),
 }
 
 # Statuses that only make sense for one way of fulfilment.
-_DELIVERY_ONLY = frozenset({S.OUT_FOR_DELIVERY, S.DELIVERED})
+_DELIVERY_ONLY = frozenset({S.OUT_FOR_DELIVERY, S.DELIVERED, S.DELIVERY_FAILED})
 _PICKUP_ONLY = frozenset({S.PICKED_UP})
 
 
@@ -59,6 +61,13 @@ async def transition(
                 "current_status": order.status,
                 "allowed": [status.value for status in allowed],
             },
+        )
+    if to_status is OrderStatus.ACCEPTED and order.fee_pending:
+        raise ConflictError(
+            "The delivery fee of this order is still to be confirmed.",
+            field="delivery_fee",
+            fix="confirm the fee for the typed address first, then accept the order",
+            extra={"current_status": order.status},
         )
     if to_status is OrderStatus.CANCELLED and not (reason and reason.strip()):
         raise InvalidInputError(

@@ -17,6 +17,8 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # Replaced by a newer update about the same order before it was sent.
+    SUPERSEDED = "superseded"
 
 
 class DeliveryStatus(StrEnum):
@@ -48,6 +50,14 @@ class OutboxMessage(UUIDPrimaryKey, Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL")
     )
+    order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    # What the message is about ("reply", "status", "assignment", "delay", "pix", ...).
+    kind: Mapped[str] = mapped_column(String(32), default="reply", server_default="reply")
+    # The template message to send instead when the free-form body is refused for the
+    # 24-hour window (Graph error 131047); same shape as ``body``.
+    template_body: Mapped[dict[str, Any] | None] = mapped_column()
     to: Mapped[str] = mapped_column(String(32))
     # The Graph API message object without "messaging_product" and "to", e.g.
     # {"type": "text", "text": {"body": "..."}}.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,6 +16,20 @@ from zapora.db import Base, Timestamps, UUIDPrimaryKey
 class Language(StrEnum):
     PT_BR = "pt-BR"
     EN = "en"
+
+
+class TypedAddressPolicy(StrEnum):
+    """What happens to a delivery address typed without a location pin."""
+
+    # Accept the order with the fee to be confirmed by staff before they accept it.
+    CONFIRM_FEE = "confirm_fee"
+    # Ask the customer for a location pin instead.
+    REFUSE = "refuse"
+
+
+class ZoneKind(StrEnum):
+    POLYGON = "polygon"
+    RADIUS = "radius"
 
 
 class Store(UUIDPrimaryKey, Timestamps, Base):
@@ -38,6 +53,24 @@ class Store(UUIDPrimaryKey, Timestamps, Base):
     pix_key: Mapped[str | None] = mapped_column(String(77))
     pix_merchant_name: Mapped[str | None] = mapped_column(String(100))
     pix_merchant_city: Mapped[str | None] = mapped_column(String(100))
+    # Where orders leave from: the centre of distance-ring zones and the dispatch origin.
+    latitude: Mapped[float | None] = mapped_column()
+    longitude: Mapped[float | None] = mapped_column()
+    typed_address_policy: Mapped[str] = mapped_column(
+        String(16),
+        default=TypedAddressPolicy.CONFIRM_FEE.value,
+        server_default=TypedAddressPolicy.CONFIRM_FEE.value,
+    )
+    # The approved WhatsApp template sent for order updates outside the 24-hour window.
+    # Parameters name the values filled into the template body in order, e.g.
+    # ["order_number", "status"].
+    update_template_name: Mapped[str | None] = mapped_column(String(512))
+    update_template_language: Mapped[str | None] = mapped_column(String(16))
+    update_template_parameters: Mapped[list[str]] = mapped_column(
+        default=list, server_default="[]"
+    )
+    # Seconds a courier has to answer an automatic delivery offer.
+    courier_offer_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
 
 
 class OpeningHours(UUIDPrimaryKey, Base):
@@ -67,3 +100,27 @@ class StoreClosure(UUIDPrimaryKey, Base):
     )
     day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeliveryZone(UUIDPrimaryKey, Timestamps, Base):
+    """An area the store delivers to, with its fee, minimum order and delivery estimate.
+
+    A polygon zone holds a GeoJSON Polygon or MultiPolygon (longitude, latitude order). A
+    radius zone holds every point within ``radius_meters`` of the store's location.
+    """
+
+    __tablename__ = "delivery_zones"
+
+    store_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    geometry: Mapped[dict[str, Any] | None] = mapped_column()
+    radius_meters: Mapped[int | None] = mapped_column()
+    fee: Mapped[int] = mapped_column()
+    minimum_order: Mapped[int] = mapped_column(default=0)
+    estimate_minutes: Mapped[int] = mapped_column()
+    # Where zones overlap, the higher priority wins; equal priorities take the lower fee.
+    priority: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)

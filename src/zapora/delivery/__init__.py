@@ -1,0 +1,1 @@
+"""Couriers, their shifts and positions, delivery offers and proof of delivery."""
