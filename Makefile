@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format worker chat bench clean
+.PHONY: run test lint format worker chat bench clean cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,21 @@ worker: $(VENV)/.installed
 
 chat: $(VENV)/.installed
 	$(BIN)/zapora chat --url http://$(HOST):$(PORT)
+
+# API replicas and workers behind nginx on 127.0.0.1:$(CLUSTER_PORT), on the local PostgreSQL
+# and Redis, in the foreground until Ctrl+C (see docs/scaling.md).
+CLUSTER_PORT ?= 8080
+cluster: $(VENV)/.installed
+	$(BIN)/python -m zapora.cluster --port $(CLUSTER_PORT)
+
+# Limit probes, a reference peer and Zapora's own paths, measured on this machine with wrk
+# and pgbench against the local PostgreSQL and Redis (see docs/benchmarks.md).
+$(VENV)/.installed-bench: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) zapora.db zapora.db-wal zapora.db-shm .pytest_cache .ruff_cache .mypy_cache

@@ -1,9 +1,10 @@
-"""The ``zapora`` command: serve, worker, migrate, seed-demo, create-user, chat."""
+"""The ``zapora`` command: serve, worker, migrate, backup, restore, seed-demo, create-user, chat."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -72,12 +73,20 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="TCP port that serves this process's Prometheus metrics; default: none."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface the metrics endpoint listens on.")
+    ] = "127.0.0.1",
+) -> None:
     """Run the outbox sender and the inbox sweep until interrupted."""
     from zapora.worker import run_forever
 
     _configure()
-    asyncio.run(run_forever(get_settings()))
+    asyncio.run(run_forever(get_settings(), metrics_host=metrics_host, metrics_port=metrics_port))
 
 
 @app.command()
@@ -87,6 +96,51 @@ def migrate() -> None:
     settings = get_settings()
     upgrade_to_head(settings.resolved_database_url)
     typer.echo("database schema is at the latest revision")
+
+
+@app.command()
+def backup(
+    output: Annotated[
+        Path, typer.Option(help="File to write; an existing file is replaced when the backup ends.")
+    ],
+) -> None:
+    """Write a backup of the configured database: a pg_dump archive or a SQLite copy."""
+    from zapora import backups
+
+    _configure()
+    try:
+        kind = backups.create_backup(get_settings().resolved_database_url, output)
+    except backups.BackupError as exc:
+        typer.echo(f"error: {exc.detail} ({exc.fix})", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"wrote {kind.value} backup {output} ({output.stat().st_size} bytes)")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="Backup file written by 'zapora backup'.")],
+    target_url: Annotated[
+        str | None,
+        typer.Option(help="Database URL to restore into; default: the configured database."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Restore without asking first.")] = False,
+) -> None:
+    """Replace a database's contents with a backup; stop serve and worker first."""
+    from zapora import backups
+
+    _configure()
+    target = target_url or get_settings().resolved_database_url
+    try:
+        backups.check_restore(path, target)
+        description = backups.describe_database(target)
+        if not yes and not typer.confirm(f"Replace every Zapora table in the {description}?"):
+            typer.echo("restore cancelled; nothing was changed", err=True)
+            raise typer.Exit(code=1)
+        backups.restore_backup(path, target)
+    except backups.BackupError as exc:
+        typer.echo(f"error: {exc.detail} ({exc.fix})", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"restored {path} into the {description}")
 
 
 @app.command("seed-demo")

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from zapora.catalog.cache import create_menu_cache
 from zapora.config import Settings
 from zapora.db import create_engine, create_session_factory
+from zapora.observability.metrics_server import MetricsServer, start_metrics_server
 from zapora.observability.multiprocess import mark_this_process_ended, remove_ended_processes
+from zapora.observability.order_gauges import OpenOrderGauges
 from zapora.observability.pool_metrics import instrument_pool
 from zapora.observability.tracing import setup_tracing
 from zapora.outbox.sender import send_due
@@ -150,8 +152,13 @@ class Worker:
                 )
 
 
-async def run_forever(settings: Settings) -> None:
-    """Run the worker on its own database engine until SIGINT or SIGTERM."""
+async def run_forever(
+    settings: Settings, *, metrics_host: str = "127.0.0.1", metrics_port: int | None = None
+) -> None:
+    """Run the worker on its own database engine until SIGINT or SIGTERM.
+
+    With ``metrics_port`` it also serves its Prometheus metrics on ``metrics_host``.
+    """
     engine = create_engine(settings.resolved_database_url)
     instrument_pool(engine)
     remove_ended_processes()
@@ -160,6 +167,10 @@ async def run_forever(settings: Settings) -> None:
     # The bot reads menus through the same cache as the API replicas.
     menu_cache = create_menu_cache(settings, session_factory)
     worker = Worker(settings, session_factory)
+    order_gauges = OpenOrderGauges(session_factory)
+    metrics_server: MetricsServer | None = None
+    if metrics_port is not None:
+        metrics_server = start_metrics_server(metrics_host, metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -172,11 +183,15 @@ async def run_forever(settings: Settings) -> None:
         loop.add_signal_handler(signal_number, request_stop, signal_number)
     try:
         worker.start()
+        order_gauges.start()
         await stop.wait()
     finally:
         for signal_number in signals:
             loop.remove_signal_handler(signal_number)
         await worker.stop()
+        await order_gauges.stop()
+        if metrics_server is not None:
+            metrics_server.stop()
         await menu_cache.close()
         if tracing is not None:
             tracing.shutdown()

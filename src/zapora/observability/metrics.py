@@ -89,3 +89,17 @@ DB_POOL_CAPACITY = Gauge(
 # Read from the database at scrape time, so they are correct with any number of processes.
 OUTBOX_PENDING_NAME = "zapora_outbox_pending_messages"
 OUTBOX_OLDEST_AGE_NAME = "zapora_outbox_oldest_pending_age_seconds"
+
+# Set by the worker from a periodic database count (see observability/order_gauges.py).
+# Every worker replica reports the same figures, so dashboards read them with max().
+OPEN_ORDERS = Gauge(
+    "zapora_open_orders",
+    "Orders in each non-final status across all stores, as of the last refresh.",
+    ["status"],
+    multiprocess_mode="livemostrecent",
+)
+OPEN_ORDERS_REFRESHED = Gauge(
+    "zapora_open_orders_refreshed_timestamp_seconds",
+    "Unix time of the last successful refresh of zapora_open_orders.",
+    multiprocess_mode="livemax",
+)

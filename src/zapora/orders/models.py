@@ -55,6 +55,8 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
         # The staff list reads newest first within a store, optionally by status.
         Index("ix_orders_store_id_placed_at_id", "store_id", "placed_at", "id"),
         Index("ix_orders_store_id_status_placed_at", "store_id", "status", "placed_at"),
+        # Counting open orders per status across every store, for the metrics gauge.
+        Index("ix_orders_status", "status"),
     )
 
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))

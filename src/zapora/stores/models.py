@@ -66,9 +66,7 @@ class Store(UUIDPrimaryKey, Timestamps, Base):
     # ["order_number", "status"].
     update_template_name: Mapped[str | None] = mapped_column(String(512))
     update_template_language: Mapped[str | None] = mapped_column(String(16))
-    update_template_parameters: Mapped[list[str]] = mapped_column(
-        default=list, server_default="[]"
-    )
+    update_template_parameters: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     # Seconds a courier has to answer an automatic delivery offer.
     courier_offer_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
 

@@ -139,6 +139,7 @@ def upgrade() -> None:
             sa.Column("delivery_failed_reason", sa.String(length=500), nullable=True)
         )
         batch_op.create_index(batch_op.f("ix_orders_courier_id"), ["courier_id"], unique=False)
+        batch_op.create_index("ix_orders_status", ["status"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_orders_delivery_zone_id_delivery_zones"),
             "delivery_zones",
@@ -233,6 +234,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_orders_delivery_zone_id_delivery_zones"), type_="foreignkey"
         )
+        batch_op.drop_index("ix_orders_status")
         batch_op.drop_index(batch_op.f("ix_orders_courier_id"))
         batch_op.drop_column("delivery_failed_reason")
         batch_op.drop_column("proof_photo_key")
