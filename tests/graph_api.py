@@ -18,6 +18,8 @@ to ``/{version}/{phone_number_id}/messages`` with a bearer token and a WhatsApp 
 gets a new wamid by default. Scripted replies take precedence, one per request, first in,
 first out: ``queue_error`` (a Graph error body), ``queue_reply`` (any status and body) or
 ``queue_delay`` (a success sent late, to exceed a client timeout).
+``close_window(wa_id)`` makes the recipient one whose 24-hour window has closed: any message
+to it but a template gets error 131047, as from the real API.
 ``stop()`` closes the port, so later requests fail with a refused connection.
 """
 
@@ -43,6 +45,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 GRAPH_VERSION = "v23.0"
+OUTSIDE_WINDOW_CODE = 131047
+OUTSIDE_WINDOW_DETAILS = (
+    "Message failed to send because more than 24 hours have passed since the customer last "
+    "replied to this number."
+)
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -74,6 +81,7 @@ class GraphApiStandIn:
         self._lock = threading.Lock()
         self._replies: deque[ScriptedReply] = deque()
         self._requests: list[RecordedRequest] = []
+        self._closed_windows: set[str] = set()
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -117,6 +125,16 @@ class GraphApiStandIn:
             }
         }
         self.queue_reply(status, body)
+
+    def close_window(self, wa_id: str) -> None:
+        """Reject every message but a template to ``wa_id`` with error 131047."""
+        with self._lock:
+            self._closed_windows.add(wa_id)
+
+    def open_window(self, wa_id: str) -> None:
+        """Accept any message to ``wa_id`` again, as after the customer writes."""
+        with self._lock:
+            self._closed_windows.discard(wa_id)
 
     def queue_reply(self, status: int, body: Any) -> None:
         """Queue a reply with this HTTP status and JSON body (``None`` sends a non-JSON body)."""
@@ -194,6 +212,15 @@ class GraphApiStandIn:
             return 400, _error_body(100, "Invalid parameter: messaging_product")
         if not isinstance(payload.get("to"), str) or not payload.get("type"):
             return 400, _error_body(100, "Invalid parameter: to and type are required")
+        with self._lock:
+            window_closed = payload["to"] in self._closed_windows
+        if window_closed and payload["type"] != "template":
+            body = _error_body(OUTSIDE_WINDOW_CODE, "Re-engagement message")
+            body["error"]["error_data"] = {
+                "messaging_product": "whatsapp",
+                "details": OUTSIDE_WINDOW_DETAILS,
+            }
+            return 400, body
         wamid = f"wamid.{uuid.uuid4().hex}"
         return 200, {
             "messaging_product": "whatsapp",

@@ -198,6 +198,9 @@ def create_user(
     store: Annotated[
         str | None, typer.Option(help="Slug of the user's store; omit for platform_admin.")
     ] = None,
+    full_name: Annotated[
+        str | None, typer.Option(help="Name shown to staff; customers see a courier's first.")
+    ] = None,
 ) -> None:
     """Create a staff user."""
     from zapora.auth.models import Role
@@ -222,7 +225,12 @@ def create_user(
                     if store_id is None:
                         raise typer.BadParameter(f"store '{store}' not found; check the slug")
                 user = await create_user_service(
-                    session, email=email, password=password, role=parsed_role, store_id=store_id
+                    session,
+                    email=email,
+                    password=password,
+                    role=parsed_role,
+                    store_id=store_id,
+                    full_name=full_name,
                 )
                 user_id = str(user.id)
             return user_id

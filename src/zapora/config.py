@@ -191,6 +191,15 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _require_bucket_for_s3(self) -> Settings:
+        if self.storage_backend is StorageBackend.S3 and not self.s3_bucket.strip():
+            raise ValueError(
+                "ZAPORA_S3_BUCKET is empty while ZAPORA_STORAGE_BACKEND=s3: name the bucket "
+                "that keeps proof-of-delivery photos, or set ZAPORA_STORAGE_BACKEND=local"
+            )
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

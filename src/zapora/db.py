@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -89,7 +90,28 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo)
+    _discard_closed_connections(engine)
+    return engine
+
+
+def _discard_closed_connections(engine: AsyncEngine) -> None:
+    """Replace a pooled connection that the server closed before handing it out.
+
+    This replaces ``pool_pre_ping``, whose ping in SQLAlchemy 2.0's asyncpg dialect costs
+    three round trips (begin, a query, rollback) on every checkout. A server that restarts
+    or ends an idle session closes the socket, and the driver sees that without a round
+    trip. A peer that vanished without closing the socket is still found only by the
+    failing query, after which SQLAlchemy replaces the pool's connections.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver_connection = getattr(dbapi_connection, "driver_connection", None)
+        is_closed = getattr(driver_connection, "is_closed", None)
+        if is_closed is not None and is_closed():
+            # The pool discards this connection and checks out another one.
+            raise DisconnectionError("the server closed this pooled connection")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

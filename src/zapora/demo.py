@@ -14,7 +14,7 @@ from zapora.catalog.models import Category, Item, Option, OptionGroup
 from zapora.config import Settings
 from zapora.db import create_engine, create_session_factory
 from zapora.errors import ConflictError
-from zapora.stores.models import Language, Store
+from zapora.stores.models import DeliveryZone, Language, Store, ZoneKind
 
 logger = structlog.get_logger(__name__)
 
@@ -28,7 +28,13 @@ DEMO_VERIFY_TOKEN = "demo-verify-token"  # noqa: S105
 # such as ".local".
 DEMO_MANAGER_EMAIL = "gerente@demo.example.com"
 DEMO_MANAGER_PASSWORD = "demo-manager-password"  # noqa: S105
+DEMO_COURIER_EMAIL = "entregador@demo.example.com"
+DEMO_COURIER_PASSWORD = "demo-courier-password"  # noqa: S105
+DEMO_COURIER_NAME = "Carlos Entregador"
 DEMO_GRAPH_PORT = 8001
+# Avenida Paulista, São Paulo: the store's location and the centre of its ring zone.
+DEMO_LATITUDE = -23.5614
+DEMO_LONGITUDE = -46.6559
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,40 @@ DEMO_MENU: tuple[CategorySpec, ...] = (
 )
 
 
+def _demo_zones() -> list[dict[str, object]]:
+    """Return a 3 km ring around the store and a wider polygon of central São Paulo.
+
+    The ring has the higher priority, so a location in both pays the ring's lower fee.
+    """
+    outline = [
+        [-46.7500, -23.6200],
+        [-46.5800, -23.6200],
+        [-46.5800, -23.5000],
+        [-46.7500, -23.5000],
+        [-46.7500, -23.6200],
+    ]
+    return [
+        {
+            "name": "Até 3 km",
+            "kind": ZoneKind.RADIUS.value,
+            "radius_meters": 3000,
+            "fee": 700,
+            "minimum_order": 2000,
+            "estimate_minutes": 40,
+            "priority": 10,
+        },
+        {
+            "name": "Centro expandido",
+            "kind": ZoneKind.POLYGON.value,
+            "geometry": {"type": "Polygon", "coordinates": [outline]},
+            "fee": 1200,
+            "minimum_order": 3000,
+            "estimate_minutes": 60,
+            "priority": 0,
+        },
+    ]
+
+
 @dataclass(frozen=True)
 class DemoSeedResult:
     """Outcome of a seed run; each ``*_created`` flag is false when the row already existed."""
@@ -145,10 +185,14 @@ class DemoSeedResult:
     menu_created: bool
     manager_email: str
     manager_created: bool
+    zones_created: bool = False
 
 
 async def seed_demo_store(settings: Settings) -> DemoSeedResult:
-    """Create the demo store, its menu and its manager, leaving any existing row untouched."""
+    """Create the demo store, its menu, delivery zones and manager, each only when missing.
+
+    An existing demo store without zones gets them, and the demo location when it has none.
+    """
     engine = create_engine(settings.resolved_database_url)
     try:
         async with create_session_factory(engine)() as session:
@@ -169,12 +213,15 @@ async def _seed(session: AsyncSession) -> DemoSeedResult:
     if menu_created:
         await _create_menu(session, store.id, DEMO_MENU)
     manager_created = await _ensure_manager(session, store.id)
+    await _ensure_courier(session, store.id)
+    zones_created = await _ensure_zones(session, store)
     logger.info(
         "demo.seeded",
         store_id=str(store.id),
         store_created=store_created,
         menu_created=menu_created,
         manager_created=manager_created,
+        zones_created=zones_created,
     )
     return DemoSeedResult(
         store_id=store.id,
@@ -183,7 +230,22 @@ async def _seed(session: AsyncSession) -> DemoSeedResult:
         menu_created=menu_created,
         manager_email=DEMO_MANAGER_EMAIL,
         manager_created=manager_created,
+        zones_created=zones_created,
     )
+
+
+async def _ensure_zones(session: AsyncSession, store: Store) -> bool:
+    """Give a store without zones the demo location and zones. A store with zones is kept."""
+    has_zones = await session.scalar(
+        select(func.count()).select_from(DeliveryZone).where(DeliveryZone.store_id == store.id)
+    )
+    if has_zones:
+        return False
+    if store.latitude is None or store.longitude is None:
+        store.latitude, store.longitude = DEMO_LATITUDE, DEMO_LONGITUDE
+    session.add_all(DeliveryZone(store_id=store.id, **values) for values in _demo_zones())
+    await session.flush()
+    return True
 
 
 async def _get_or_create_store(session: AsyncSession) -> tuple[Store, bool]:
@@ -214,6 +276,8 @@ async def _get_or_create_store(session: AsyncSession) -> tuple[Store, bool]:
         pix_key="123e4567-e12b-12d1-a456-426655440000",
         pix_merchant_name=DEMO_STORE_NAME,
         pix_merchant_city="Sao Paulo",
+        latitude=DEMO_LATITUDE,
+        longitude=DEMO_LONGITUDE,
     )
     session.add(store)
     await session.flush()
@@ -285,3 +349,21 @@ async def _ensure_manager(session: AsyncSession, store_id: uuid.UUID) -> bool:
         store_id=store_id,
     )
     return True
+
+
+async def _ensure_courier(session: AsyncSession, store_id: uuid.UUID) -> None:
+    """Create the demo courier, who takes the demo store's deliveries, unless it exists."""
+    from zapora.auth.service import create_user
+
+    existing = await session.scalar(select(User.id).where(User.email == DEMO_COURIER_EMAIL))
+    if existing is not None:
+        return
+    courier = await create_user(
+        session,
+        email=DEMO_COURIER_EMAIL,
+        password=DEMO_COURIER_PASSWORD,
+        role=Role.COURIER,
+        store_id=store_id,
+    )
+    courier.full_name = DEMO_COURIER_NAME
+    await session.flush()

@@ -21,7 +21,8 @@ from zapora.stores.models import Store
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    # Async so FastAPI calls it inline instead of handing it to a worker thread.
     settings: Settings = request.app.state.settings
     return settings
 

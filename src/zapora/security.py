@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
 from starlette.datastructures import URL, Headers
 from starlette.exceptions import HTTPException
@@ -31,6 +33,11 @@ CORS_EXPOSED_HEADERS = (
 CORS_MAX_AGE_SECONDS = 600
 
 
+# The courier's proof-of-delivery upload; every other route keeps ZAPORA_MAX_BODY_BYTES.
+UPLOAD_PATHS = re.compile(r"/api/v1/courier/deliveries/[^/]+/delivered")
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
 class BodyTooLargeError(HTTPException):
     """A request body larger than the limit; rendered as a 413 problem by the error handler."""
 
@@ -50,17 +57,33 @@ class BodySizeLimitMiddleware:
     same 413 answer.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_max_bytes: int | None = None,
+        upload_paths: re.Pattern[str] | None = None,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        # Routes that take a file upload (proof photos) get their own, larger limit.
+        self.upload_max_bytes = max(max_bytes, upload_max_bytes or 0)
+        self.upload_paths = upload_paths
+
+    def _limit_for(self, path: str) -> int:
+        if self.upload_paths is not None and self.upload_paths.fullmatch(path):
+            return self.upload_max_bytes
+        return self.default_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope["path"])
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._reject(scope, receive, send, max_bytes)
             return
         received = 0
         response_started = False
@@ -70,8 +93,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLargeError(max_bytes)
             return message
 
         async def send_tracked(message: Message) -> None:
@@ -86,10 +109,10 @@ class BodySizeLimitMiddleware:
             # Reached only when no error handler responded, e.g. a middleware read the body.
             if response_started:
                 raise
-            await self._reject(scope, receive, send)
+            await self._reject(scope, receive, send, max_bytes)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = BodyTooLargeError(self.max_bytes)
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        error = BodyTooLargeError(max_bytes)
         response = problem_response(
             status=413,
             code="payload_too_large",
@@ -142,7 +165,13 @@ def install_http_security(app: FastAPI, settings: Settings) -> None:
     Each ``add_middleware`` call wraps the ones before it, so the security headers, added
     last, reach the redirects, CORS responses and 413 responses of the inner layers too.
     """
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # The photo itself plus the multipart framing and the other form fields.
+        upload_max_bytes=settings.proof_photo_max_bytes + UPLOAD_OVERHEAD_BYTES,
+        upload_paths=UPLOAD_PATHS,
+    )
     # Bearer tokens travel in a header, so cross-origin requests need no cookies.
     app.add_middleware(
         CORSMiddleware,

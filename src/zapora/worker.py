@@ -73,6 +73,8 @@ class Worker:
         self._stopping = asyncio.Event()
         self._send_failures = _FailureLog("worker.send_failed", "worker.send_recovered")
         self._sweep_failures = _FailureLog("worker.sweep_failed", "worker.sweep_recovered")
+        self._offer_failures = _FailureLog("worker.offers_failed", "worker.offers_recovered")
+        self._delay_failures = _FailureLog("worker.delays_failed", "worker.delays_recovered")
 
     @property
     def consecutive_send_failures(self) -> int:
@@ -132,6 +134,24 @@ class Worker:
             self._sweep_failures.failed(exc)
         else:
             self._sweep_failures.succeeded()
+        try:
+            # Offers that ran out go to the next courier, and waiting orders get a new offer.
+            from zapora.delivery.offers import expire_offers
+
+            await expire_offers(self.session_factory)
+        except Exception as exc:
+            self._offer_failures.failed(exc)
+        else:
+            self._offer_failures.succeeded()
+        try:
+            # Customers whose order runs past its estimate are told once.
+            from zapora.orders.delays import notify_late_orders
+
+            await notify_late_orders(self.settings, self.session_factory)
+        except Exception as exc:
+            self._delay_failures.failed(exc)
+        else:
+            self._delay_failures.succeeded()
         handled = 0
         try:
             handled = await send_due(self.settings, self.session_factory, transport=self._transport)

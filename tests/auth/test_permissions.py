@@ -34,6 +34,8 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/logout"),
     ("GET", "/api/v1/stores/{slug}/menu"),
     ("GET", "/track/{token}"),
+    # A locally stored file behind a signed, expiring URL, where the signature is the check.
+    ("GET", "/files/{key:path}"),
 }
 # Routes for any logged-in caller, whatever their role: their own account and sessions.
 AUTHENTICATED_ROUTES = {

@@ -17,8 +17,8 @@ from tests.auth.conftest import (
     log_in,
     refresh,
 )
-from tests.factories import PASSWORD
-from zapora.auth.models import User
+from tests.factories import PASSWORD, make_user
+from zapora.auth.models import Role, User
 
 
 def _staff_url(team: Team, user_id: uuid.UUID | None = None) -> str:
@@ -78,13 +78,19 @@ async def test_other_store_user_through_own_store_is_404(app, client, team: Team
 
 async def test_create_with_password(app, client, team: Team):
     headers = bearer(await log_in(client, team.manager))
-    body = {"email": "New.Cook@Example.com", "role": "store_staff", "password": "cook-password-1"}
+    body = {
+        "email": "New.Cook@Example.com",
+        "full_name": "  Ana Souza ",
+        "role": "store_staff",
+        "password": "cook-password-1",
+    }
 
     response = await client.post(_staff_url(team), json=body, headers=headers)
 
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["email"] == "new.cook@example.com"
+    assert created["full_name"] == "Ana Souza"
     assert created["role"] == "store_staff"
     assert created["store_id"] == str(team.store.id)
     assert created["is_active"] is True
@@ -100,6 +106,7 @@ async def test_create_with_password(app, client, team: Team):
     assert entries[0].target_id == created["id"]
     assert entries[0].after == {
         "email": "new.cook@example.com",
+        "full_name": "Ana Souza",
         "role": "store_staff",
         "is_active": True,
     }
@@ -289,3 +296,18 @@ async def test_unknown_fields_rejected(client, team: Team):
     )
 
     assert response.status_code == 422
+
+
+async def test_rename_and_blank_name(client, session: AsyncSession, team: Team):
+    headers = bearer(await log_in(client, team.manager))
+    member = await make_user(session, team.store, Role.COURIER)
+    await session.commit()
+    url = f"{_staff_url(team)}/{member.id}"
+
+    renamed = await client.patch(url, json={"full_name": "Carlos Lima"}, headers=headers)
+    blank = await client.patch(url, json={"full_name": "   "}, headers=headers)
+
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["full_name"] == "Carlos Lima"
+    assert blank.status_code == 422
+    assert blank.json()["errors"][0]["field"] == "body.full_name"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from zapora.chat.graph_server import GraphServer, RejectedMessage, SentMessage
+from zapora.chat.graph_server import CustomerWindows, GraphServer, RejectedMessage, SentMessage
 
 BEARER = {"Authorization": "Bearer demo-access-token"}
 TEXT: dict[str, Any] = {
@@ -89,6 +89,47 @@ async def test_invalid_message_rejected_and_reported(graph: GraphServer) -> None
     assert isinstance(event, RejectedMessage)
     assert event.to == "5511955551234"
     assert event.code == 131009
+
+
+async def test_closed_window_rejects_text_not_template(graph: GraphServer) -> None:
+    template = {
+        "messaging_product": "whatsapp",
+        "to": "5511955551234",
+        "type": "template",
+        "template": {"name": "order_update", "language": {"code": "pt_BR"}},
+    }
+    graph.windows.close("5511955551234")
+    url = f"{graph.base_url}/100000000000001/messages"
+    async with httpx.AsyncClient() as http:
+        rejected_text = await http.post(url, json=TEXT, headers=BEARER)
+        accepted = await http.post(url, json=template, headers=BEARER)
+        graph.windows.customer_wrote("5511955551234")
+        reopened = await http.post(url, json=TEXT, headers=BEARER)
+
+    assert rejected_text.status_code == 400
+    assert rejected_text.json()["error"]["code"] == 131047
+    assert accepted.status_code == 200, accepted.text
+    assert reopened.status_code == 200, reopened.text
+    rejected_event = await asyncio.wait_for(graph.events.get(), 5)
+    assert isinstance(rejected_event, RejectedMessage)
+    assert rejected_event.code == 131047
+    sent = await asyncio.wait_for(graph.events.get(), 5)
+    assert isinstance(sent, SentMessage)
+    assert sent.body["type"] == "template"
+
+
+def test_window_closes_after_its_length() -> None:
+    now = [1000.0]
+    windows = CustomerWindows(window_seconds=60, clock=lambda: now[0])
+
+    windows.customer_wrote("5511955551234")
+    now[0] += 59
+    still_open = windows.is_closed("5511955551234")
+    now[0] += 1
+
+    assert not still_open
+    assert windows.is_closed("5511955551234")
+    assert not windows.is_closed("5511900000000")
 
 
 async def test_invalid_json_rejected(graph: GraphServer) -> None:

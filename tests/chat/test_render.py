@@ -137,7 +137,11 @@ def test_render_template_parameters() -> None:
         }
     )
 
-    assert rendered.lines == ["[template order_update (pt_BR)]", "  body: #12 | saiu para entrega"]
+    assert rendered.lines == [
+        '[template "order_update" in pt_BR]',
+        "  {{1}} #12",
+        "  {{2}} saiu para entrega",
+    ]
 
 
 def test_render_image_with_caption() -> None:

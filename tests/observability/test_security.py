@@ -251,3 +251,27 @@ async def test_no_redirect_by_default(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/stores")
 
     assert response.status_code == 401
+
+
+async def test_proof_photo_upload_has_its_own_limit(database_url: str) -> None:
+    settings = make_settings(database_url, max_body_bytes=2048, proof_photo_max_bytes=8192)
+    body = b"\xff\xd8\xff" + b"\x00" * 4096
+    async with serve(settings) as http:
+        upload = await http.post(
+            "/api/v1/courier/deliveries/00000000-0000-0000-0000-000000000000/delivered",
+            content=body,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        elsewhere = await http.post(
+            "/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"}
+        )
+        beyond = await http.post(
+            "/api/v1/courier/deliveries/00000000-0000-0000-0000-000000000000/delivered",
+            content=b"\x00" * (8192 + 128 * 1024),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    # The upload passes the size check and meets the sign-in check instead.
+    assert upload.status_code == 401
+    assert elsewhere.status_code == 413
+    assert beyond.status_code == 413

@@ -35,6 +35,8 @@ def settings(database_url: str, graph_api: GraphApiStandIn) -> Settings:
         whatsapp_api_base_url=graph_api.url,
         whatsapp_timeout_seconds=2.0,
         outbox_max_attempts=3,
+        # Status updates go out at once unless a test holds them on purpose.
+        notification_merge_seconds=0,
     )
 
 

@@ -232,7 +232,7 @@ async def test_mark_payment_requires_true(client, pix_shop: Shop):
         assert response.status_code == 422, body
 
 
-async def test_courier_reads_but_cannot_mark(client, session: AsyncSession, pix_shop: Shop):
+async def test_courier_can_neither_read_nor_mark(client, session: AsyncSession, pix_shop: Shop):
     order = await _place(client, pix_shop)
     courier = await make_user(session, pix_shop.store, Role.COURIER)
     await session.commit()
@@ -243,6 +243,8 @@ async def test_courier_reads_but_cannot_mark(client, session: AsyncSession, pix_
         f"{pix_shop.order_url(order['id'])}/payment", json={"received": True}, headers=headers
     )
 
-    assert code.status_code == 200
+    # Couriers reach orders only through their own delivery routes.
+    assert code.status_code == 403
+    assert "orders:read" in code.json()["detail"]
     assert marked.status_code == 403
     assert "payments:update" in marked.json()["detail"]

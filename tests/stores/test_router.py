@@ -27,6 +27,13 @@ STORE_FIELDS = {
     "pix_key",
     "pix_merchant_name",
     "pix_merchant_city",
+    "latitude",
+    "longitude",
+    "typed_address_policy",
+    "update_template_name",
+    "update_template_language",
+    "update_template_parameters",
+    "courier_offer_seconds",
 }
 
 

@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.factories import make_user
 from tests.orders.builders import Shop, delivery_body, make_shop
 from tests.reports.history import utc
+from zapora.auth.models import Role
+from zapora.delivery.models import CourierState
 from zapora.orders.models import Order, OrderEvent
 from zapora.ratelimit.limiter import RouteClass
 from zapora.ratelimit.middleware import classify
@@ -26,6 +29,7 @@ TRACKING_FIELDS = {
     "currency",
     "timeline",
     "estimated_at",
+    "estimated_local_at",
     "courier_first_name",
     "courier_position",
 }
@@ -204,3 +208,93 @@ async def test_tracking_needs_no_login(
 
 def test_tracking_uses_default_rate_limit() -> None:
     assert classify("/track/abc") is RouteClass.DEFAULT
+
+
+async def test_estimate_in_utc_and_store_time(
+    client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    order = await _place(client, shop)
+    await session.execute(
+        update(Order)
+        .where(Order.id == uuid.UUID(order["id"]))
+        .values(estimated_delivery_at=utc("2026-03-10T01:15:00"))
+    )
+    token = await _token(session, order["id"])
+
+    body = (await client.get(f"/track/{token}")).json()
+
+    assert body["estimated_at"] == "2026-03-10T01:15:00Z"
+    assert body["estimated_local_at"] == "2026-03-09T22:15:00-03:00"
+
+
+async def test_estimate_from_zone_minutes(
+    client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    order = await _place(client, shop)
+    await session.execute(
+        update(Order)
+        .where(Order.id == uuid.UUID(order["id"]))
+        .values(
+            placed_at=utc("2026-03-10T00:00:00"), estimate_minutes=45, estimated_delivery_at=None
+        )
+    )
+    token = await _token(session, order["id"])
+
+    body = (await client.get(f"/track/{token}")).json()
+
+    assert body["estimated_at"] == "2026-03-10T00:45:00Z"
+    assert body["estimated_local_at"] == "2026-03-09T21:45:00-03:00"
+
+
+async def _with_courier(session: AsyncSession, shop: Shop, order_id: str, status: str) -> None:
+    courier = await make_user(session, shop.store, Role.COURIER, full_name="Bruno Costa Lima")
+    session.add(
+        CourierState(
+            user_id=courier.id,
+            store_id=shop.store.id,
+            on_shift=True,
+            latitude=-23.5489,
+            longitude=-46.6388,
+            position_at=utc("2026-03-10T01:02:03"),
+        )
+    )
+    await session.execute(
+        update(Order)
+        .where(Order.id == uuid.UUID(order_id))
+        .values(courier_id=courier.id, status=status, handover_code="4821")
+    )
+
+
+async def test_courier_shown_while_out_for_delivery(
+    client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    order = await _place(client, shop)
+    await _with_courier(session, shop, order["id"], "out_for_delivery")
+    token = await _token(session, order["id"])
+
+    response = await client.get(f"/track/{token}")
+
+    body = response.json()
+    assert body["courier_first_name"] == "Bruno"
+    assert body["courier_position"] == {
+        "latitude": -23.5489,
+        "longitude": -46.6388,
+        "at": "2026-03-10T01:02:03Z",
+    }
+    for secret in ["Costa", "Lima", "4821", "@example.com"]:
+        assert secret not in response.text, secret
+
+
+@pytest.mark.parametrize("status", ["ready", "delivered", "delivery_failed"])
+async def test_courier_hidden_unless_out_for_delivery(
+    client: httpx.AsyncClient, session: AsyncSession, shop: Shop, status: str
+) -> None:
+    order = await _place(client, shop)
+    await _with_courier(session, shop, order["id"], status)
+    token = await _token(session, order["id"])
+
+    body = (await client.get(f"/track/{token}")).json()
+
+    assert body["courier_first_name"] is None
+    assert body["courier_position"] is None
+    assert "-23.54" not in str(body)

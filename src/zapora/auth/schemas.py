@@ -3,12 +3,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from zapora.auth.service import MIN_PASSWORD_LENGTH
 
 MAX_PASSWORD_LENGTH = 1024
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
 class LoginRequest(BaseModel):
@@ -44,6 +46,7 @@ class UserOut(BaseModel):
 
     id: uuid.UUID
     email: str
+    full_name: str | None = None
     role: str
     store_id: uuid.UUID | None
     is_active: bool
@@ -61,6 +64,10 @@ class StaffCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
+    full_name: FullName | None = Field(
+        default=None,
+        description="Shown to staff; customers see a courier's first name only.",
+    )
     role: StaffRole
     password: str | None = Field(
         default=None,
@@ -73,6 +80,10 @@ class StaffCreate(BaseModel):
 class StaffUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    full_name: FullName | None = Field(
+        default=None,
+        description="Shown to staff; customers see a courier's first name only.",
+    )
     role: StaffRole | None = None
     is_active: bool | None = None
 

@@ -38,6 +38,7 @@ async def create_user(
     password: str,
     role: Role,
     store_id: uuid.UUID | None,
+    full_name: str | None = None,
 ) -> User:
     _check_password_length(password, field="password")
     if role is Role.PLATFORM_ADMIN and store_id is not None:
@@ -55,7 +56,11 @@ async def create_user(
             f"A user with email {email} exists.", field="email", fix="use another email"
         )
     user = User(
-        email=email, password_hash=await hash_password(password), role=role.value, store_id=store_id
+        email=email,
+        full_name=full_name.strip() if full_name else None,
+        password_hash=await hash_password(password),
+        role=role.value,
+        store_id=store_id,
     )
     session.add(user)
     await session.flush()

@@ -22,7 +22,7 @@ from zapora.errors import NotFoundError, PermissionDeniedError
 
 logger = structlog.get_logger(__name__)
 
-AUDITED_FIELDS = ("email", "role", "is_active")
+AUDITED_FIELDS = ("email", "full_name", "role", "is_active")
 # 16 random bytes, about 22 URL-safe characters.
 INITIAL_PASSWORD_BYTES = 16
 
@@ -56,7 +56,12 @@ async def create_staff_member(
     if password is None:
         generated = password = secrets.token_urlsafe(INITIAL_PASSWORD_BYTES)
     user = await service.create_user(
-        session, email=body.email, password=password, role=Role(body.role), store_id=store_id
+        session,
+        email=body.email,
+        password=password,
+        role=Role(body.role),
+        store_id=store_id,
+        full_name=body.full_name,
     )
     await record(
         session,
@@ -97,6 +102,8 @@ async def update_staff_member(
         user.role = body.role.value
     if body.is_active is not None:
         user.is_active = body.is_active
+    if body.full_name is not None:
+        user.full_name = body.full_name
     changed_before, changed_after = diff(before, snapshot(user, AUDITED_FIELDS))
     if not changed_after:
         return user

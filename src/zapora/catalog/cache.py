@@ -46,6 +46,8 @@ logger = structlog.get_logger(__name__)
 # When a version key expires, the next read starts a new token and reloads the menu once.
 VERSION_TTL_SECONDS = 86_400
 MAX_SLUG_LENGTH = 64
+# Maximum count of remembered slugs. Past it they are all forgotten and looked up again.
+MAX_REMEMBERED_SLUGS = 10_000
 _SESSION_INFO_KEY = "zapora.menu_cache"
 
 
@@ -99,14 +101,25 @@ class MenuCache:
         self.key_prefix = key_prefix
         # Stores whose new version could not be written yet: retried before the next read.
         self._unpublished: set[uuid.UUID] = set()
+        # Slugs never change, so a slug found once needs no cache round trip again.
+        self._slug_ids: dict[str, uuid.UUID] = {}
 
     async def menu_by_slug(self, slug: str, session: AsyncSession | None = None) -> MenuOut:
         """Return the menu of the store with this slug or raise NotFoundError."""
+        return MenuOut.model_validate_json(await self.menu_json_by_slug(slug, session))
+
+    async def menu_json_by_slug(self, slug: str, session: AsyncSession | None = None) -> bytes:
+        """Return the menu of the store with this slug as ``MenuOut`` JSON, or raise NotFoundError.
+
+        The bytes are the cached ones, so serving them costs no parsing or serialising.
+        """
         store_id = await self._store_id_by_slug(slug, session)
-        menu = await self.menu_of_store(store_id, session)
-        if menu is None:
+        value = await self._menu_json(store_id, session)
+        if value is None:
+            # The store was deleted: forget it, so its slug is looked up again next time.
+            self._slug_ids.pop(slug, None)
             raise _store_not_found(slug)
-        return menu
+        return value
 
     async def menu_of_store(
         self, store_id: uuid.UUID, session: AsyncSession | None = None
@@ -119,6 +132,13 @@ class MenuCache:
         if session is not None and has_menu_change(session, store_id):
             # The caller's uncommitted change must not reach the cache.
             return await load_menu_out(session, store_id)
+        value = await self._menu_json(store_id, session)
+        return None if value is None else MenuOut.model_validate_json(value)
+
+    async def _menu_json(self, store_id: uuid.UUID, session: AsyncSession | None) -> bytes | None:
+        if session is not None and has_menu_change(session, store_id):
+            menu = await load_menu_out(session, store_id)
+            return None if menu is None else menu.model_dump_json().encode()
 
         async def load() -> bytes | None:
             async with self._reader(session) as reader:
@@ -128,10 +148,9 @@ class MenuCache:
         async def key() -> str:
             return await self.menu_key(store_id)
 
-        value = await self.read_through.fetch(
+        return await self.read_through.fetch(
             "menu", key, load, ttl_seconds=self.ttl_seconds, wait=not _holds_write_lock(session)
         )
-        return None if value is None else MenuOut.model_validate_json(value)
 
     async def publish(self, store_ids: Iterable[uuid.UUID]) -> None:
         """Give each store a new menu version, so that every replica reloads its menu.
@@ -183,6 +202,10 @@ class MenuCache:
         # A malformed slug names no store. Checking it first keeps arbitrary text out of keys.
         if len(slug) > MAX_SLUG_LENGTH or re.fullmatch(SLUG_PATTERN, slug) is None:
             raise _store_not_found(slug)
+        known = self._slug_ids.get(slug)
+        if known is not None:
+            CACHE_REQUESTS.labels(cache="store_slug", result="hit").inc()
+            return known
 
         async def load() -> bytes | None:
             async with self._reader(session) as reader:
@@ -201,7 +224,11 @@ class MenuCache:
         )
         if value is None:
             raise _store_not_found(slug)
-        return uuid.UUID(value.decode())
+        store_id = uuid.UUID(value.decode())
+        if len(self._slug_ids) >= MAX_REMEMBERED_SLUGS:
+            self._slug_ids.clear()
+        self._slug_ids[slug] = store_id
+        return store_id
 
     @asynccontextmanager
     async def _reader(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
@@ -267,7 +294,8 @@ async def publish_menu_changes(session: SessionDep) -> AsyncIterator[None]:
 PublishMenuChanges = Depends(publish_menu_changes, scope="function")
 
 
-def get_menu_cache(request: Request) -> MenuCache:
+# A coroutine, because FastAPI runs a plain function dependency in a worker thread.
+async def get_menu_cache(request: Request) -> MenuCache:
     menu_cache: MenuCache = request.app.state.menu_cache
     return menu_cache
 

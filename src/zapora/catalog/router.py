@@ -41,9 +41,10 @@ CatalogWriter = Annotated[User, Depends(require(Permission.CATALOG_WRITE))]
 
 
 @public_router.get("/stores/{slug}/menu", response_model=MenuOut)
-async def get_menu(slug: str, menus: MenuCacheDep) -> MenuOut:
+async def get_menu(slug: str, menus: MenuCacheDep) -> Response:
     """Return a store's menu in display order, unavailable entries included and flagged."""
-    return await menus.menu_by_slug(slug)
+    # The cache holds MenuOut JSON already, so it is sent as it is, without a parse and a dump.
+    return Response(await menus.menu_json_by_slug(slug), media_type="application/json")
 
 
 @router.get("/categories", response_model=list[CategoryOut])

@@ -2,6 +2,8 @@
 
 Zapora posts to ``{ZAPORA_WHATSAPP_API_BASE_URL}/{phone_number_id}/messages``; this server
 responds as the Cloud API does and hands every accepted or rejected message to the chat.
+Like the Cloud API it refuses anything but a template (error 131047) to a customer whose
+24-hour window has closed, as ``CustomerWindows`` records it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,8 @@ from zapora.chat.limits import INVALID_PARAMETER, GraphRequestError, validate_se
 from zapora.chat.webhook_client import new_message_id
 
 INVALID_TOKEN = 190
+OUTSIDE_WINDOW = 131047
+WINDOW_SECONDS = 24 * 3600.0
 START_TIMEOUT_SECONDS = 10.0
 
 
@@ -51,6 +56,40 @@ class RejectedMessage:
 GraphEvent = SentMessage | RejectedMessage
 
 
+class CustomerWindows:
+    """The customer-service window of each recipient: open for a while after they write.
+
+    A recipient with no recorded message is treated as inside the window, because the
+    simulator cannot tell when they last wrote.
+    """
+
+    def __init__(
+        self,
+        *,
+        window_seconds: float = WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window_seconds = window_seconds
+        self._clock = clock
+        self._last_message: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def customer_wrote(self, wa_id: str) -> None:
+        """Open the window of ``wa_id`` for ``window_seconds`` from now."""
+        with self._lock:
+            self._last_message[wa_id] = self._clock()
+
+    def close(self, wa_id: str) -> None:
+        """Close the window of ``wa_id`` at once, as if they wrote long ago."""
+        with self._lock:
+            self._last_message[wa_id] = self._clock() - self.window_seconds
+
+    def is_closed(self, wa_id: str) -> bool:
+        with self._lock:
+            last = self._last_message.get(wa_id)
+        return last is not None and self._clock() - last >= self.window_seconds
+
+
 def graph_error(status_code: int, code: int, message: str) -> JSONResponse:
     """Return an error in the Graph API's shape."""
     error = {
@@ -63,8 +102,11 @@ def graph_error(status_code: int, code: int, message: str) -> JSONResponse:
     return JSONResponse({"error": error}, status_code=status_code)
 
 
-def create_graph_app(on_event: Callable[[GraphEvent], None]) -> Starlette:
+def create_graph_app(
+    on_event: Callable[[GraphEvent], None], windows: CustomerWindows | None = None
+) -> Starlette:
     """Build the ASGI app; ``on_event`` receives every message it accepts or rejects."""
+    windows = windows or CustomerWindows()
 
     async def send_message(request: Request) -> JSONResponse:
         phone_number_id = str(request.path_params["phone_number_id"])
@@ -83,6 +125,10 @@ def create_graph_app(on_event: Callable[[GraphEvent], None]) -> Starlette:
         except GraphRequestError as exc:
             on_event(RejectedMessage(phone_number_id, to, exc.code, exc.details))
             return graph_error(400, exc.code, f"(#{exc.code}) {exc.details}")
+        if body.get("type") != "template" and windows.is_closed(body["to"]):
+            details = "more than 24 hours have passed since the customer last replied"
+            on_event(RejectedMessage(phone_number_id, to, OUTSIDE_WINDOW, details))
+            return graph_error(400, OUTSIDE_WINDOW, f"(#{OUTSIDE_WINDOW}) Re-engagement message")
         message_id = new_message_id()
         on_event(SentMessage(phone_number_id, body["to"], body, message_id))
         return JSONResponse(
@@ -112,6 +158,7 @@ class GraphServer:
         self.host = host
         self.port = port
         self.events: asyncio.Queue[GraphEvent] = asyncio.Queue()
+        self.windows = CustomerWindows()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -136,7 +183,10 @@ class GraphServer:
             raise
         self.port = listener.getsockname()[1]
         config = uvicorn.Config(
-            create_graph_app(publish), log_config=None, log_level="warning", lifespan="off"
+            create_graph_app(publish, self.windows),
+            log_config=None,
+            log_level="warning",
+            lifespan="off",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

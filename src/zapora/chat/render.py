@@ -146,14 +146,18 @@ def _button_choices(buttons: Sequence[Mapping[str, Any]]) -> list[Choice]:
 
 
 def _render_template(template: Mapping[str, Any]) -> list[str]:
+    """Show a template as its name and its numbered values, the way WhatsApp fills them in.
+
+    The approved text lives at Meta, so the terminal can only show what goes into it.
+    """
     language = template.get("language", {}).get("code", "")
-    lines = [f"[template {template.get('name', '')} ({language})]"]
+    lines = [f'[template "{template.get("name", "")}" in {language}]']
     for component in template.get("components", []):
-        values = [
-            str(parameter.get("text", parameter.get(parameter.get("type", ""), "")))
-            for parameter in component.get("parameters", [])
-        ]
-        lines.append(f"  {component.get('type', '')}: {' | '.join(values)}")
+        kind = str(component.get("type", ""))
+        prefix = "" if kind == "body" else f"{kind} "
+        for number, parameter in enumerate(component.get("parameters", []), start=1):
+            value = parameter.get("text", parameter.get(parameter.get("type", ""), ""))
+            lines.append(f"  {prefix}{{{{{number}}}}} {value}")
     return lines
 
 

@@ -19,6 +19,9 @@ access_logger = structlog.get_logger("zapora.access")
 UNMATCHED_ROUTE = "<unmatched>"
 # Any other method is counted as "OTHER" for the same reason.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Maximum count of remembered route templates. Paths with ids in them each take an entry,
+# so past this count all are forgotten and matched again.
+MAX_REMEMBERED_TEMPLATES = 4096
 
 
 def route_template(scope: Scope, routes: Sequence[BaseRoute | RouteContext]) -> str:
@@ -56,13 +59,28 @@ class HttpMetricsMiddleware:
         self.routes = routes
         self._contexts: list[RouteContext] = []
         self._contexts_built_from = -1
+        # Matching a request against every route costs more than the rest of this
+        # middleware, so each path's template is matched once.
+        self._templates: dict[tuple[str, str, str], str] = {}
 
     def _route_contexts(self) -> list[RouteContext]:
         # Rebuilt only when routes were added since, which in practice is never after startup.
         if self._contexts_built_from != len(self.routes):
             self._contexts = list(iter_route_contexts(self.routes))
             self._contexts_built_from = len(self.routes)
+            self._templates.clear()
         return self._contexts
+
+    def _route_template(self, scope: Scope) -> str:
+        contexts = self._route_contexts()
+        key = (scope["method"], scope.get("root_path", ""), scope["path"])
+        template = self._templates.get(key)
+        if template is None:
+            template = route_template(scope, contexts)
+            if len(self._templates) >= MAX_REMEMBERED_TEMPLATES:
+                self._templates.clear()
+            self._templates[key] = template
+        return template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +106,7 @@ class HttpMetricsMiddleware:
             HTTP_IN_FLIGHT.dec()
             duration = (finished or time.perf_counter()) - started
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-            route = route_template(scope_before_routing, self._route_contexts())
+            route = self._route_template(scope_before_routing)
             HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
             HTTP_LATENCY.labels(route=route, method=method).observe(duration)
             access_logger.info(

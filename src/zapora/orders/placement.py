@@ -6,6 +6,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import update
@@ -26,7 +27,13 @@ from zapora.orders.models import (
     OrderStatus,
     PaymentMethod,
 )
-from zapora.orders.pricing import LineRequest, PricedLine, price_lines
+from zapora.orders.pricing import (
+    DeliveryTerms,
+    LineRequest,
+    PricedLine,
+    delivery_terms,
+    price_lines,
+)
 from zapora.stores.hours_service import store_status
 from zapora.stores.models import Store
 
@@ -59,10 +66,9 @@ class Totals:
         return self.subtotal + self.delivery_fee
 
 
-def compute_totals(store: Store, lines: Sequence[PricedLine], fulfilment: Fulfilment) -> Totals:
+def compute_totals(lines: Sequence[PricedLine], terms: DeliveryTerms) -> Totals:
     subtotal = sum(line.line_total for line in lines)
-    fee = store.delivery_fee if fulfilment is Fulfilment.DELIVERY else 0
-    return Totals(subtotal=subtotal, delivery_fee=fee)
+    return Totals(subtotal=subtotal, delivery_fee=terms.fee)
 
 
 # Amount columns are 32-bit integers on every backend.
@@ -78,15 +84,22 @@ def check_total_in_range(total: int) -> None:
         )
 
 
-def check_minimum(store: Store, subtotal: int) -> None:
-    if subtotal < store.minimum_order:
-        raise BelowMinimumOrderError(
-            f"The subtotal {subtotal} is below the store's minimum order of "
-            f"{store.minimum_order} ({store.currency} minor units).",
-            field="lines",
-            fix="add items until the subtotal reaches the minimum",
-            extra={"minimum_order": store.minimum_order, "subtotal": subtotal},
-        )
+def check_minimum(store: Store, subtotal: int, terms: DeliveryTerms) -> None:
+    """Raise BelowMinimumOrderError under the minimum: the zone's one, else the store's."""
+    minimum = terms.minimum_order
+    if subtotal >= minimum:
+        return
+    where = f"the zone '{terms.zone.name}'" if terms.zone else "the store"
+    extra: dict[str, object] = {"minimum_order": minimum, "subtotal": subtotal}
+    if terms.zone is not None:
+        extra["delivery_zone"] = terms.zone.name
+    raise BelowMinimumOrderError(
+        f"The subtotal {subtotal} is below the minimum order of {where}, {minimum} "
+        f"({store.currency} minor units).",
+        field="lines",
+        fix="add items until the subtotal reaches the minimum",
+        extra=extra,
+    )
 
 
 def _check_fulfilment(draft: OrderDraft) -> None:
@@ -124,6 +137,19 @@ def _check_payment(draft: OrderDraft, total: int) -> None:
         )
 
 
+def _zone_fields(terms: DeliveryTerms, placed_at: datetime) -> dict[str, object]:
+    """Copy the delivery terms onto the order, so later zone edits leave it unchanged."""
+    estimate = terms.estimate_minutes
+    return {
+        "delivery_zone_id": terms.zone.id if terms.zone else None,
+        "delivery_zone_name": terms.zone.name if terms.zone else None,
+        "zone_minimum_order": terms.minimum_order if terms.zone else None,
+        "estimate_minutes": estimate,
+        "estimated_delivery_at": placed_at + timedelta(minutes=estimate) if estimate else None,
+        "fee_pending": terms.fee_pending,
+    }
+
+
 async def next_order_number(session: AsyncSession, store_id: uuid.UUID) -> int:
     """Take the store's next order number; the row lock serialises concurrent orders."""
     number = await session.scalar(
@@ -157,11 +183,13 @@ async def place_order(
         raise EmptyOrderError("The order has no lines.", field="lines", fix="add at least one item")
     _check_fulfilment(draft)
     priced = await price_lines(session, store.id, draft.lines)
-    totals = compute_totals(store, priced, draft.fulfilment)
+    terms = await delivery_terms(session, store, draft.fulfilment, draft.latitude, draft.longitude)
+    totals = compute_totals(priced, terms)
     check_total_in_range(totals.total)
-    check_minimum(store, totals.subtotal)
+    check_minimum(store, totals.subtotal, terms)
     _check_payment(draft, totals.total)
 
+    placed_at = utcnow()
     order = Order(
         id=uuid.uuid4(),
         store_id=store.id,
@@ -183,6 +211,8 @@ async def place_order(
         delivery_fee=totals.delivery_fee,
         total=totals.total,
         tracking_token=secrets.token_urlsafe(24),
+        placed_at=placed_at,
+        **_zone_fields(terms, placed_at),
     )
     session.add(order)
     for position, line in enumerate(priced):

@@ -1,4 +1,4 @@
-"""Server-side prices: every amount of an order comes from the catalog, never the request."""
+"""Server-side prices: amounts come from the catalog and the delivery zones, never the request."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from sqlalchemy.orm import selectinload
 from zapora.catalog.models import Item, OptionGroup
 from zapora.errors import InvalidInputError
 from zapora.orders.errors import ItemUnavailableError
+from zapora.orders.models import Fulfilment
+from zapora.stores import zones_service
+from zapora.stores.models import DeliveryZone, Store, TypedAddressPolicy
 
 MAX_QUANTITY = 99
 
@@ -134,3 +137,63 @@ async def price_lines(
             )
         priced.append(price_line(item, line, prefix))
     return priced
+
+
+class LocationRequiredError(InvalidInputError):
+    """A typed address in a store that prices delivery by zone and takes pins only."""
+
+    code = "location_required"
+    title = "Location required"
+
+
+@dataclass(frozen=True)
+class DeliveryTerms:
+    """The fee, minimum order and delivery estimate of an order, as copied onto it.
+
+    ``zone`` is None for pickup, for a store without active zones (its flat fee applies)
+    and for a typed address. ``fee_pending`` marks the flat fee as provisional until staff
+    confirm the fee for a typed address.
+    """
+
+    fee: int
+    minimum_order: int
+    zone: DeliveryZone | None = None
+    estimate_minutes: int | None = None
+    fee_pending: bool = False
+
+
+async def delivery_terms(
+    session: AsyncSession,
+    store: Store,
+    fulfilment: Fulfilment,
+    latitude: float | None,
+    longitude: float | None,
+) -> DeliveryTerms:
+    """Return the fee, minimum order and estimate of receiving an order this way.
+
+    Both order placement and the WhatsApp checkout call this, so the summary a customer
+    confirms shows the values stored on the order. Raise OutsideDeliveryAreaError for a
+    pin outside every zone, and LocationRequiredError for a typed address in a store with
+    zones whose policy is ``refuse``.
+    """
+    if fulfilment is Fulfilment.PICKUP:
+        return DeliveryTerms(fee=0, minimum_order=store.minimum_order)
+    if latitude is not None and longitude is not None:
+        quote = await zones_service.quote(session, store, latitude, longitude)
+        return DeliveryTerms(
+            fee=quote.fee,
+            minimum_order=quote.minimum_order,
+            zone=quote.zone,
+            estimate_minutes=quote.estimate_minutes,
+        )
+    if not await zones_service.active_zones(session, store.id):
+        return DeliveryTerms(fee=store.delivery_fee, minimum_order=store.minimum_order)
+    if store.typed_address_policy == TypedAddressPolicy.REFUSE.value:
+        raise LocationRequiredError(
+            "This store prices delivery by location and needs a location pin.",
+            field="address_text",
+            fix="send latitude and longitude of the delivery address",
+        )
+    return DeliveryTerms(
+        fee=store.delivery_fee, minimum_order=store.minimum_order, fee_pending=True
+    )

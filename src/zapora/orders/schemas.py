@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from zapora.orders.models import Fulfilment, Order, OrderStatus, PaymentMethod
 from zapora.orders.pricing import MAX_QUANTITY
 from zapora.orders.transitions import allowed_next
+from zapora.stores.schemas import MAX_AMOUNT as MAX_FEE
 
 # Money columns are 32-bit integers on PostgreSQL.
 MAX_AMOUNT = 2**31 - 1
@@ -82,6 +83,14 @@ class OrderCreate(BaseModel):
     customer_phone: PhoneText = None
 
 
+class DeliveryFeeConfirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_fee: int = Field(
+        ge=0, le=MAX_FEE, description="The confirmed fee in minor units of the store's currency."
+    )
+
+
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -135,9 +144,26 @@ class OrderSummary(BaseModel):
     customer_phone: str | None
     currency: str
     subtotal: int
-    delivery_fee: int
+    delivery_fee: int = Field(
+        description="Minor units. Provisional while fee_pending is true: the store's flat fee "
+        "stands in until staff confirm the fee for the typed address."
+    )
+    fee_pending: bool = Field(
+        description="True while the delivery fee of a typed address awaits staff confirmation "
+        "(POST .../delivery-fee); the order cannot be accepted until then."
+    )
     total: int
     placed_at: datetime
+    delivery_zone_name: str | None = Field(
+        description="The delivery zone the location fell in, as named when the order was placed."
+    )
+    estimate_minutes: int | None = Field(description="The zone's delivery estimate, in minutes.")
+    estimated_delivery_at: datetime | None = Field(
+        description="placed_at plus the zone's estimate; null without a zone."
+    )
+    courier_id: uuid.UUID | None = Field(
+        description="The courier assigned to deliver the order; null while unassigned."
+    )
 
 
 class OrderOut(OrderSummary):
@@ -151,6 +177,14 @@ class OrderOut(OrderSummary):
     cancel_reason: str | None
     payment_received_at: datetime | None
     payment_received_by: uuid.UUID | None
+    delivery_zone_id: uuid.UUID | None
+    zone_minimum_order: int | None = Field(
+        description="The zone's minimum order applied when the order was placed."
+    )
+    courier_assigned_at: datetime | None
+    delivery_failed_reason: str | None = Field(
+        description="The courier's reason when the last delivery attempt failed."
+    )
     allowed_next: list[OrderStatus]
     lines: list[OrderLineOut]
     events: list[OrderEventOut]

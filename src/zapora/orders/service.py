@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from zapora import pagination
 from zapora.audit.service import Actor, record, snapshot
+from zapora.delivery.offers import on_order_status_changed
 from zapora.errors import InvalidInputError, NotFoundError
 from zapora.orders.models import ActorType, Order, OrderSource, OrderStatus
 from zapora.orders.notifications import notify_status_change
@@ -149,6 +150,8 @@ async def change_status(
         after={"status": event.to_status, "reason": event.reason},
     )
     await notify_status_change(session, store, order)
+    # A ready delivery order is offered to a courier, and a cancelled one loses its offers.
+    await on_order_status_changed(session, store, order, event.from_status)
     return await get_order(session, store.id, order.id)
 
 

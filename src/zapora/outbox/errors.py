@@ -19,6 +19,13 @@ OUTSIDE_WINDOW_CODE = 131047
 MAX_ERROR_MESSAGE_LENGTH = 1000
 
 
+NO_TEMPLATE_FIX = (
+    "The customer's 24-hour window is closed and the store has no usable update template. "
+    "Set update_template_name, update_template_language and update_template_parameters "
+    "on the store so that order updates reach customers after the window closes."
+)
+
+
 class SendError(Exception):
     """A failed send: the Graph error code when there is one, and whether to retry."""
 
@@ -36,8 +43,8 @@ def is_retryable(code: int | None, http_status: int) -> bool:
     """
     if code in RETRYABLE_CODES:
         return True
-    # TODO: a message outside the 24-hour window fails here for good, because sending the
-    # store's template in its place is not built yet.
+    # Outside the window the sender switches to the store's template itself, so the
+    # free-form body is never worth another attempt.
     if code in TERMINAL_CODES or code == OUTSIDE_WINDOW_CODE:
         return False
     return http_status == 429 or http_status >= 500
@@ -58,3 +65,15 @@ def graph_error(http_status: int, payload: Any) -> SendError:
         if isinstance(error_data, dict) and error_data.get("details"):
             message = f"{message} ({error_data['details']})"
     return SendError(message, retryable=is_retryable(code, http_status), code=code)
+
+
+def window_closed_error() -> SendError:
+    """Build the error of a message that may not go out: window closed and no template."""
+    return SendError(f"Not sent: {NO_TEMPLATE_FIX}", retryable=False, code=OUTSIDE_WINDOW_CODE)
+
+
+def without_template(error: SendError) -> SendError:
+    """Explain a 131047 refusal of a message that has no template to fall back to."""
+    if error.code != OUTSIDE_WINDOW_CODE:
+        return error
+    return SendError(f"{error.message}. {NO_TEMPLATE_FIX}", retryable=False, code=error.code)

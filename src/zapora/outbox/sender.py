@@ -6,6 +6,14 @@ PostgreSQL, the database write lock on SQLite) and stamps them with a lease
 short transaction and only while the row still carries this sender's lease, so concurrent
 senders never send one row twice, and a crashed sender's rows come back when the lease ends.
 
+Whether a message may be free-form is decided at claim time, because the customer's
+24-hour window may close while a row waits: outside the window the row's template goes out
+instead, and a row without one fails with an explanation for staff. When the Graph API still
+refuses the text for the window (error 131047), the row's body becomes its template and the
+row is due again at once, so it is never retried as text. Status updates are held for
+``notification_merge_seconds`` after they are queued so that a quick next change of the same
+order can supersede them.
+
 NOTE: delivery is at least once. A sender that crashes after the Graph API accepted a
 message, or whose lease ends while it waits for the response, leaves the row to be sent again.
 """
@@ -25,9 +33,15 @@ from sqlalchemy.orm import aliased
 from zapora.config import Settings
 from zapora.db import utcnow
 from zapora.observability.metrics import WHATSAPP_SENDS
-from zapora.outbox.errors import SendError
+from zapora.outbox.errors import (
+    OUTSIDE_WINDOW_CODE,
+    SendError,
+    without_template,
+)
 from zapora.outbox.models import OutboxMessage, OutboxStatus
+from zapora.outbox.service import STATUS_KIND
 from zapora.outbox.transports import OutgoingMessage, Transport
+from zapora.outbox.window import closed_windows, fail_blocked, has_template, outgoing
 from zapora.stores.models import Store
 
 logger = structlog.get_logger(__name__)
@@ -82,13 +96,21 @@ async def claim_due(
     *,
     limit: int,
 ) -> list[OutgoingMessage]:
-    """Lease up to ``limit`` due rows, oldest first, and return them with store credentials."""
+    """Lease up to ``limit`` due rows, oldest first, and return them with store credentials.
+
+    Rows that may not go out (window closed, no template) are failed in the same transaction.
+    """
     now = utcnow()
     lease_until = now + timedelta(seconds=settings.outbox_lease_seconds)
+    held_since = now - timedelta(seconds=settings.notification_merge_seconds)
     async with session_factory() as session, session.begin():
-        rows = list((await session.scalars(_due_rows(now, limit))).all())
+        rows = list((await session.scalars(_due_rows(now, held_since, limit))).all())
         if not rows:
             return []
+        closed = await closed_windows(session, rows, now)
+        blocked = [row for row in rows if row.customer_id in closed and not has_template(row)]
+        rows = [row for row in rows if row not in blocked]
+        await fail_blocked(session, blocked)
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_([row.id for row in rows]))
@@ -102,22 +124,14 @@ async def claim_due(
         )
         credentials = {store_id: (number, token) for store_id, number, token in store_rows}
     return [
-        OutgoingMessage(
-            id=row.id,
-            store_id=row.store_id,
-            to=row.to,
-            body=row.body,
-            attempts=row.attempts,
-            request_id=row.request_id,
-            lease_until=lease_until,
-            phone_number_id=credentials[row.store_id][0],
-            access_token=credentials[row.store_id][1],
+        outgoing(
+            row, lease_until, credentials[row.store_id], window_open=row.customer_id not in closed
         )
         for row in rows
     ]
 
 
-def _due_rows(now: datetime, limit: int) -> Select[OutboxMessage]:
+def _due_rows(now: datetime, held_since: datetime, limit: int) -> Select[OutboxMessage]:
     # Messages to one customer go out in creation order: a row waits while an older row to
     # the same number from the same store is pending, whether leased, backing off or due.
     # A terminally failed older row no longer delays the newer ones.
@@ -142,6 +156,7 @@ def _due_rows(now: datetime, limit: int) -> Select[OutboxMessage]:
             OutboxMessage.next_attempt_at <= now,
             lease_free,
             ~older_pending,
+            or_(OutboxMessage.kind != STATUS_KIND, OutboxMessage.created_at <= held_since),
         )
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
         .limit(limit)
@@ -164,7 +179,11 @@ async def _send_one(
         try:
             graph_message_id = await transport.send(message)
         except SendError as error:
-            return await _record_failure(settings, session_factory, message, error)
+            if error.code == OUTSIDE_WINDOW_CODE and message.template_body is not None:
+                return await _record_template_fallback(session_factory, message, error)
+            return await _record_failure(
+                settings, session_factory, message, without_template(error)
+            )
         except Exception as exc:
             logger.exception(
                 "outbox.send_crashed",
@@ -239,6 +258,33 @@ async def _record_failure(
         logger.warning("outbox.retry_scheduled", retry_in_seconds=round(delay, 3), **log_fields)
     else:
         logger.error("outbox.failed", retryable=error.retryable, **log_fields)
+    return True
+
+
+async def _record_template_fallback(
+    session_factory: async_sessionmaker[AsyncSession],
+    message: OutgoingMessage,
+    error: SendError,
+) -> bool:
+    """Make the store's template the row's body, due at once, after a window refusal."""
+    assert message.template_body is not None
+    values: dict[str, Any] = {
+        "attempts": message.attempts + 1,
+        "body": message.template_body,
+        "error_code": error.code,
+        "error_message": f"{error.message}. The store's update template goes out instead.",
+        "next_attempt_at": utcnow(),
+    }
+    WHATSAPP_SENDS.labels(result="retry", error_code=str(error.code)).inc()
+    if not await _record(session_factory, message, values):
+        return False
+    logger.warning(
+        "outbox.template_fallback",
+        outbox_message_id=str(message.id),
+        store_id=str(message.store_id),
+        error_code=error.code,
+        attempts=message.attempts + 1,
+    )
     return True
 
 

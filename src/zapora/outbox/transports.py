@@ -32,6 +32,9 @@ class OutgoingMessage:
     lease_until: datetime
     phone_number_id: str | None
     access_token: str | None = field(repr=False)
+    # The store's template, sent once the Graph API rejects ``body`` for the 24-hour window.
+    # None when ``body`` is that template already or the store has none.
+    template_body: dict[str, Any] | None = None
 
 
 class Transport(Protocol):

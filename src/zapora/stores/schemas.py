@@ -20,7 +20,7 @@ from zapora.payments.pix import (
     merchant_text,
     normalize_pix_key,
 )
-from zapora.stores.models import Language, Store
+from zapora.stores.models import Language, Store, TypedAddressPolicy
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 # Prices and fees are stored in 32-bit integer columns (at most 2,147,483,647), so each
@@ -44,6 +44,17 @@ Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
 # Minutes before closing time after which orders are rejected, at most half a day.
 LeadMinutes = Annotated[int, Field(ge=0, le=720)]
 PixKeyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+# WhatsApp template names: lowercase letters, digits and underscores, at most 512 characters.
+TemplateName = Annotated[
+    str, StringConstraints(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
+]
+# WhatsApp template language codes such as "pt_BR", "en_US" or "en".
+TemplateLanguage = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
+TemplateParameter = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# Seconds a courier has to accept or decline an offer, a chosen range of 10 s to 15 min.
+OfferSeconds = Annotated[int, Field(ge=10, le=900)]
 PixMerchantText = Annotated[
     str,
     StringConstraints(
@@ -78,6 +89,10 @@ class StoreUpdate(BaseModel):
             "pix_key",
             "pix_merchant_name",
             "pix_merchant_city",
+            "latitude",
+            "longitude",
+            "update_template_name",
+            "update_template_language",
         }
     )
 
@@ -106,6 +121,41 @@ class StoreUpdate(BaseModel):
         default=None,
         description=f"Receiver city in PIX codes, cut to {MAX_CITY_LENGTH} characters "
         "without accents. Needed for PIX codes.",
+    )
+    latitude: Latitude | None = Field(
+        default=None,
+        description="Where orders leave from, in degrees, sent together with longitude. The centre "
+        "of radius delivery zones. Null clears the location (not while radius zones are active).",
+    )
+    longitude: Longitude | None = Field(
+        default=None,
+        description="Where orders leave from, in degrees, sent together with latitude.",
+    )
+    typed_address_policy: TypedAddressPolicy | None = Field(
+        default=None,
+        description="A delivery address typed without a location pin, in a store with delivery "
+        "zones: 'confirm_fee' accepts the order with the flat delivery_fee as a provisional fee "
+        "that staff confirm before accepting it; 'refuse' asks the customer for a pin.",
+    )
+    update_template_name: TemplateName | None = Field(
+        default=None,
+        description="Approved WhatsApp template sent for order updates outside the 24-hour "
+        "window. Null turns the template off.",
+    )
+    update_template_language: TemplateLanguage | None = Field(
+        default=None,
+        description="Language code of that template, such as pt_BR. Null uses the store's "
+        "language.",
+    )
+    update_template_parameters: list[TemplateParameter] | None = Field(
+        default=None,
+        max_length=10,
+        description="Names of the values filled into the template body, in order, such as "
+        '["order_number", "status"].',
+    )
+    courier_offer_seconds: OfferSeconds | None = Field(
+        default=None,
+        description="Seconds a courier has to accept or decline an automatic delivery offer.",
     )
 
     @field_validator("*")
@@ -147,6 +197,13 @@ class StoreOut(BaseModel):
     pix_key: str | None
     pix_merchant_name: str | None
     pix_merchant_city: str | None
+    latitude: float | None
+    longitude: float | None
+    typed_address_policy: str
+    update_template_name: str | None
+    update_template_language: str | None
+    update_template_parameters: list[str]
+    courier_offer_seconds: int
 
     @classmethod
     def from_model(cls, store: Store) -> StoreOut:
@@ -166,4 +223,11 @@ class StoreOut(BaseModel):
             pix_key=store.pix_key,
             pix_merchant_name=store.pix_merchant_name,
             pix_merchant_city=store.pix_merchant_city,
+            latitude=store.latitude,
+            longitude=store.longitude,
+            typed_address_policy=store.typed_address_policy,
+            update_template_name=store.update_template_name,
+            update_template_language=store.update_template_language,
+            update_template_parameters=list(store.update_template_parameters or []),
+            courier_offer_seconds=store.courier_offer_seconds,
         )

@@ -6,6 +6,7 @@ import re
 import uuid
 import zoneinfo
 from functools import lru_cache
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -16,8 +17,10 @@ from zapora.audit.service import Actor, diff, record, snapshot
 from zapora.auth.models import Role, User
 from zapora.catalog.changes import note_menu_change
 from zapora.errors import ConflictError, InvalidInputError, NotFoundError
+from zapora.orders.notifications import TEMPLATE_PARAMETERS
 from zapora.stores.models import Store
 from zapora.stores.schemas import SLUG_PATTERN, StoreCreate, StoreUpdate
+from zapora.stores.zones_service import has_radius_zones
 
 logger = structlog.get_logger(__name__)
 
@@ -124,6 +127,40 @@ async def create_store(session: AsyncSession, data: StoreCreate, *, actor: Actor
     return store
 
 
+def _check_template_parameters(names: list[str]) -> None:
+    unknown = [name for name in names if name not in TEMPLATE_PARAMETERS]
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown template parameters: {', '.join(unknown)}.",
+            field="update_template_parameters",
+            fix=f"use names from: {', '.join(sorted(TEMPLATE_PARAMETERS))}",
+            extra={"allowed": sorted(TEMPLATE_PARAMETERS)},
+        )
+
+
+async def _check_location(session: AsyncSession, store: Store, changes: dict[str, Any]) -> None:
+    """Check that latitude and longitude are set or cleared together, and kept when needed."""
+    latitude = changes.get("latitude", store.latitude)
+    longitude = changes.get("longitude", store.longitude)
+    if (latitude is None) != (longitude is None):
+        missing = "latitude" if latitude is None else "longitude"
+        raise InvalidInputError(
+            f"The store's location needs both latitude and longitude; {missing} is missing.",
+            field=missing,
+            fix="send latitude and longitude together, or null for both to clear the location",
+        )
+    if (
+        latitude is None
+        and store.latitude is not None
+        and await has_radius_zones(session, store.id)
+    ):
+        raise ConflictError(
+            "Active radius delivery zones are measured from the store's location.",
+            field="latitude",
+            fix="deactivate or delete the radius zones first, or send a new location",
+        )
+
+
 async def update_store(
     session: AsyncSession, store: Store, data: StoreUpdate, *, actor: Actor
 ) -> Store:
@@ -134,8 +171,12 @@ async def update_store(
     phone_number_id = changes.get("whatsapp_phone_number_id")
     if phone_number_id is not None:
         await _check_phone_number_id_free(session, phone_number_id, store.id)
-    if "language" in changes:
-        changes["language"] = changes["language"].value
+    await _check_location(session, store, changes)
+    if "update_template_parameters" in changes:
+        _check_template_parameters(changes["update_template_parameters"])
+    for name in ("language", "typed_address_policy"):
+        if name in changes:
+            changes[name] = changes[name].value
 
     before = snapshot(store, changes)
     for name, value in changes.items():

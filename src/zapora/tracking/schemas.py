@@ -16,6 +16,7 @@ class TrackingStep(BaseModel):
 class CourierPosition(BaseModel):
     latitude: float
     longitude: float
+    at: datetime = Field(description="When the courier's device took the position, in UTC.")
 
 
 class TrackingOut(BaseModel):
@@ -23,7 +24,8 @@ class TrackingOut(BaseModel):
 
     The total is shown because the link goes only to the customer, who already got the
     total in the confirmation message. Lines, payment, notes, cancellation reasons and
-    everything that identifies or locates the customer are left out.
+    everything that identifies or locates the customer are left out. The courier appears
+    only while the order is out for delivery, by first name and last known position.
     """
 
     order_number: int
@@ -35,9 +37,14 @@ class TrackingOut(BaseModel):
     currency: str
     timeline: list[TrackingStep] = Field(description="Every status change, oldest first.")
     estimated_at: datetime | None = Field(
-        description="Expected delivery or pickup time, always null until estimates exist."
+        description="Expected delivery or pickup time in UTC, or null without an estimate."
     )
-    courier_first_name: str | None = Field(description="Always null until couriers exist.")
+    estimated_local_at: datetime | None = Field(
+        description="The same instant in the store's time zone."
+    )
+    courier_first_name: str | None = Field(
+        description="The courier's first name, only while the order is out for delivery."
+    )
     courier_position: CourierPosition | None = Field(
-        description="Always null until couriers exist."
+        description="The courier's last known position, only while out for delivery."
     )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapora.auth.models import User
+from zapora.delivery.models import CourierState
 from zapora.errors import NotFoundError
-from zapora.orders.models import Order, OrderEvent
+from zapora.orders.models import Order, OrderEvent, OrderStatus
 from zapora.reports.local_days import store_zone
 from zapora.stores.models import Store
-from zapora.tracking.schemas import TrackingOut, TrackingStep
+from zapora.tracking.schemas import CourierPosition, TrackingOut, TrackingStep
 
 # Tokens come from secrets.token_urlsafe and fit the 64-character column.
 _TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -57,6 +60,8 @@ async def track_order(session: AsyncSession, token: str) -> TrackingOut:
         )
         for event in events
     ]
+    estimated_at = estimated_delivery(order)
+    courier_name, position = await _courier(session, order)
     return TrackingOut(
         order_number=order.number,
         store_name=store.name,
@@ -66,10 +71,44 @@ async def track_order(session: AsyncSession, token: str) -> TrackingOut:
         total=order.total,
         currency=order.currency,
         timeline=timeline,
-        # TODO: no delivery or pickup estimate is computed yet, so this is always null.
-        estimated_at=None,
-        # TODO: couriers are not modelled yet, so their first name and live position stay null
-        # until an order can be assigned to one.
-        courier_first_name=None,
-        courier_position=None,
+        estimated_at=estimated_at,
+        estimated_local_at=estimated_at.astimezone(zone) if estimated_at else None,
+        courier_first_name=courier_name,
+        courier_position=position,
     )
+
+
+def estimated_delivery(order: Order) -> datetime | None:
+    """Return when the order should arrive: its own estimate, else placement plus the zone's."""
+    if order.estimated_delivery_at is not None:
+        return order.estimated_delivery_at
+    if order.estimate_minutes is not None:
+        return order.placed_at + timedelta(minutes=order.estimate_minutes)
+    return None
+
+
+async def _courier(
+    session: AsyncSession, order: Order
+) -> tuple[str | None, CourierPosition | None]:
+    """Return the courier's first name and last position while the order is on its way."""
+    if order.status != OrderStatus.OUT_FOR_DELIVERY.value or order.courier_id is None:
+        return None, None
+    found = (
+        await session.execute(
+            select(User.full_name, CourierState)
+            .outerjoin(CourierState, CourierState.user_id == User.id)
+            .where(User.id == order.courier_id)
+        )
+    ).one_or_none()
+    if found is None:
+        return None, None
+    full_name, state = found
+    first_name = full_name.split()[0] if full_name and full_name.strip() else None
+    if state is None or state.latitude is None or state.longitude is None:
+        return first_name, None
+    if state.position_at is None:
+        return first_name, None
+    position = CourierPosition(
+        latitude=state.latitude, longitude=state.longitude, at=state.position_at
+    )
+    return first_name, position

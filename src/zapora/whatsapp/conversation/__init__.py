@@ -7,6 +7,7 @@ each step asks its question and reads the answer.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 import structlog
@@ -67,7 +68,9 @@ async def handle_message(
     conversation.data = turn.state.to_data()
     conversation.expires_at = now + timedelta(minutes=settings.conversation_ttl_minutes)
     await session.flush()
-    await _queue(session, store, customer, turn.finish())
+    await _queue(
+        session, store, customer, turn.finish(), order_id=turn.order_id, kinds=turn.reply_kinds
+    )
     logger.info(
         "conversation.replied",
         store_id=str(store.id),
@@ -97,9 +100,22 @@ async def _load(
 
 
 async def _queue(
-    session: AsyncSession, store: Store, customer: Customer, bodies: list[dict[str, object]]
+    session: AsyncSession,
+    store: Store,
+    customer: Customer,
+    bodies: list[dict[str, object]],
+    *,
+    order_id: uuid.UUID | None = None,
+    kinds: dict[int, str] | None = None,
 ) -> None:
-    for body in bodies:
+    default_kind = "order_placed" if order_id is not None else "reply"
+    for index, body in enumerate(bodies):
         await enqueue(
-            session, store_id=store.id, to=customer.wa_id, body=body, customer_id=customer.id
+            session,
+            store_id=store.id,
+            to=customer.wa_id,
+            body=body,
+            customer_id=customer.id,
+            order_id=order_id,
+            kind=(kinds or {}).get(index, default_kind),
         )

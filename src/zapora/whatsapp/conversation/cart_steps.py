@@ -137,8 +137,14 @@ async def handle_remove(turn: Turn, answer: Answer) -> bool:
     return True
 
 
-async def checkout_ready(turn: Turn) -> PricedCart | None:
-    """Return the priced cart when it can be ordered, or reply why not and what to do."""
+async def checkout_ready(
+    turn: Turn, *, minimum: int | None = None, zone: str | None = None
+) -> PricedCart | None:
+    """Return the priced cart when it can be ordered, or reply why not and what to do.
+
+    ``minimum`` defaults to the store's minimum order, and ``zone`` names the delivery zone
+    whose minimum it is.
+    """
     priced = await load_cart(turn)
     if not priced.lines:
         turn.note(turn.t("conv.checkout_empty"))
@@ -149,11 +155,12 @@ async def checkout_ready(turn: Turn) -> PricedCart | None:
         turn.note(turn.t("conv.checkout_unavailable", names=names))
         await show_remove(turn)
         return None
-    minimum = turn.store.minimum_order
+    minimum = turn.store.minimum_order if minimum is None else minimum
     if priced.subtotal < minimum:
         turn.note(
             turn.t(
-                "conv.below_minimum",
+                "conv.below_zone_minimum" if zone else "conv.below_minimum",
+                zone=zone,
                 minimum=turn.money(minimum),
                 subtotal=turn.money(priced.subtotal),
                 missing=turn.money(minimum - priced.subtotal),

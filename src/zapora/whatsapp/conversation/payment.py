@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import structlog
 
 from zapora.audit.service import Actor, record, snapshot
+from zapora.db import utcnow
 from zapora.errors import ConflictError, InvalidInputError
 from zapora.orders.errors import (
     BelowMinimumOrderError,
@@ -14,18 +17,21 @@ from zapora.orders.errors import (
 )
 from zapora.orders.models import ActorType, Fulfilment, Order, OrderSource, PaymentMethod
 from zapora.orders.placement import OrderDraft, place_order
+from zapora.orders.pricing import DeliveryTerms, LocationRequiredError
 from zapora.orders.service import PLACED_ORDER_FIELDS
 from zapora.payments.service import pix_charge_for
+from zapora.stores.zones import OutsideDeliveryAreaError
 from zapora.tracking.service import tracking_url
 from zapora.whatsapp.conversation.cart import PricedCart, line_requests
 from zapora.whatsapp.conversation.cart_steps import (
     cancel_draft,
-    cart_lines_text,
     checkout_ready,
     load_cart,
     show_cart,
 )
 from zapora.whatsapp.conversation.change import change_example, change_limit, change_problem
+from zapora.whatsapp.conversation.closed import describe_opening
+from zapora.whatsapp.conversation.delivery import ASK_ADDRESS_KEYS, log_unserved, terms_for
 from zapora.whatsapp.conversation.menu_views import go, show_menu
 from zapora.whatsapp.conversation.parsing import (
     NO_WORDS,
@@ -34,6 +40,7 @@ from zapora.whatsapp.conversation.parsing import (
     parse_amount,
 )
 from zapora.whatsapp.conversation.state import Checkout, Step
+from zapora.whatsapp.conversation.summary import method_label, summary_text
 from zapora.whatsapp.conversation.turn import Answer, Turn
 from zapora.whatsapp.messages import split_text, text_body
 
@@ -58,45 +65,47 @@ _METHODS = {method.value: method for method in PaymentMethod}
 _FULFILMENTS = {fulfilment.value: fulfilment for fulfilment in Fulfilment}
 
 
-def _is_delivery(checkout: Checkout) -> bool:
-    return checkout.fulfilment == Fulfilment.DELIVERY.value
+async def _ready_checkout(turn: Turn) -> tuple[Checkout, PricedCart, DeliveryTerms] | None:
+    """Return the checkout choices, the priced cart and the delivery terms.
 
-
-def _delivery_fee(turn: Turn, checkout: Checkout) -> int:
-    return turn.store.delivery_fee if _is_delivery(checkout) else 0
-
-
-def _method_label(turn: Turn, checkout: Checkout, method: PaymentMethod) -> str:
-    if method is PaymentMethod.CASH:
-        return turn.t("conv.button_cash")
-    if method is PaymentMethod.PIX:
-        return turn.t("conv.button_pix")
-    if _is_delivery(checkout):
-        return turn.t("conv.button_card_delivery")
-    return turn.t("conv.button_card_pickup")
-
-
-async def _ready_checkout(turn: Turn) -> tuple[Checkout, PricedCart] | None:
-    """Return the checkout choices and the priced cart, or reply and return None."""
+    When one of them no longer holds (the address left the delivery area, the cart is
+    below the zone's minimum), reply what to do and return None.
+    """
     checkout = turn.state.checkout
     if checkout is None or checkout.fulfilment is None:
         await show_cart(turn)
         return None
-    priced = await checkout_ready(turn)
+    try:
+        terms = await terms_for(turn, checkout)
+    except (OutsideDeliveryAreaError, LocationRequiredError) as exc:
+        await _ask_address_again(turn, exc)
+        return None
+    zone = terms.zone.name if terms.zone else None
+    priced = await checkout_ready(turn, minimum=terms.minimum_order, zone=zone)
     if priced is None:
         return None
-    return checkout, priced
+    return checkout, priced, terms
+
+
+async def _ask_address_again(
+    turn: Turn, error: OutsideDeliveryAreaError | LocationRequiredError
+) -> None:
+    """Ask for another address after the checkout's one stopped being served."""
+    log_unserved(turn, error)
+    go(turn, Step.ADDRESS)
+    key = ASK_ADDRESS_KEYS[type(error)]
+    turn.ask_location(turn.t(key))
 
 
 async def ask_payment(turn: Turn) -> None:
     ready = await _ready_checkout(turn)
     if ready is None:
         return
-    checkout, priced = ready
+    checkout, priced, terms = ready
     go(turn, Step.PAYMENT)
-    total = priced.subtotal + _delivery_fee(turn, checkout)
+    total = priced.subtotal + terms.fee
     buttons = [
-        (f"{PAY_PREFIX}{method.value}", _method_label(turn, checkout, method))
+        (f"{PAY_PREFIX}{method.value}", method_label(turn, checkout, method))
         for method in PaymentMethod
     ]
     turn.ask_buttons(turn.t("conv.payment_question", total=turn.money(total)), buttons)
@@ -122,9 +131,9 @@ async def ask_change(turn: Turn, question_key: str = "conv.change_question") -> 
     ready = await _ready_checkout(turn)
     if ready is None:
         return
-    checkout, priced = ready
+    _, priced, terms = ready
     go(turn, Step.CHANGE)
-    total = priced.subtotal + _delivery_fee(turn, checkout)
+    total = priced.subtotal + terms.fee
     question = turn.t(question_key, total=turn.money(total), example=change_example(total))
     turn.ask_buttons(question, [(NO_CHANGE, turn.t("conv.button_no_change"))])
 
@@ -142,10 +151,11 @@ async def handle_change(turn: Turn, answer: Answer) -> bool:
         return True
     if not answer.raw_text:
         return False
-    priced = await checkout_ready(turn)
-    if priced is None:
+    ready = await _ready_checkout(turn)
+    if ready is None:
         return True
-    total = priced.subtotal + _delivery_fee(turn, checkout)
+    _, priced, terms = ready
+    total = priced.subtotal + terms.fee
     problem = _read_change(turn, checkout, answer.raw_text, total)
     if problem is None:
         await show_summary(turn)
@@ -170,50 +180,16 @@ def _read_change(turn: Turn, checkout: Checkout, text: str, total: int) -> str |
     return problem
 
 
-def _summary_text(turn: Turn, checkout: Checkout, method: PaymentMethod, priced: PricedCart) -> str:
-    fee = _delivery_fee(turn, checkout)
-    lines = [
-        turn.t("conv.summary_title"),
-        cart_lines_text(turn, priced),
-        "",
-        turn.t("conv.summary_subtotal", amount=turn.money(priced.subtotal)),
-    ]
-    if _is_delivery(checkout):
-        lines.append(turn.t("conv.summary_fee", amount=turn.money(fee)))
-    lines += [turn.t("conv.summary_total", amount=turn.money(priced.subtotal + fee)), ""]
-    if _is_delivery(checkout):
-        lines.append(turn.t("conv.delivery_to", address=address_label(turn, checkout)))
-    else:
-        lines.append(turn.t("conv.summary_pickup"))
-    if method is PaymentMethod.CASH and checkout.change_for is not None:
-        lines.append(turn.t("conv.summary_change", amount=turn.money(checkout.change_for)))
-    else:
-        lines.append(turn.t("conv.summary_payment", method=_method_label(turn, checkout, method)))
-    return "\n".join(lines)
-
-
-def address_label(turn: Turn, checkout: Checkout) -> str:
-    if checkout.address_text:
-        return checkout.address_text
-    if checkout.latitude is None or checkout.longitude is None:
-        return "-"
-    return turn.t(
-        "conv.address_pin",
-        latitude=f"{checkout.latitude:.5f}",
-        longitude=f"{checkout.longitude:.5f}",
-    )
-
-
 async def show_summary(turn: Turn) -> None:
     ready = await _ready_checkout(turn)
     if ready is None:
         return
-    checkout, priced = ready
+    checkout, priced, terms = ready
     method = _METHODS.get(checkout.payment or "")
     if method is None:
         await ask_payment(turn)
         return
-    fee = _delivery_fee(turn, checkout)
+    fee = terms.fee
     if checkout.change_for is not None:
         # The total may have changed since the amount was typed.
         problem = change_problem(turn, checkout.change_for, priced.subtotal + fee)
@@ -229,7 +205,7 @@ async def show_summary(turn: Turn) -> None:
         (CONFIRM, turn.t("conv.button_confirm")),
         (CANCEL, turn.t("conv.button_cancel")),
     ]
-    details = _summary_text(turn, checkout, method, priced)
+    details = summary_text(turn, checkout, method, priced, terms)
     turn.ask_buttons(turn.t("conv.confirm_question"), buttons, details=details)
 
 
@@ -273,7 +249,11 @@ async def _summary_outdated(turn: Turn, checkout: Checkout) -> bool:
     if priced.unavailable:
         # Placement rejects the order and the reply names the item to remove.
         return False
-    fee = _delivery_fee(turn, checkout)
+    try:
+        fee = (await terms_for(turn, checkout)).fee
+    except (OutsideDeliveryAreaError, LocationRequiredError):
+        # The zones changed since the summary, so showing it again requests another address.
+        return True
     if (priced.subtotal, fee) != (checkout.shown_subtotal, checkout.shown_delivery_fee):
         # A conversation saved without the shown amounts has seen no price to compare.
         if checkout.shown_subtotal is not None:
@@ -335,6 +315,7 @@ async def place(turn: Turn) -> None:
     turn.state.clear_draft()
     turn.state.choices = []
     go(turn, Step.IDLE)
+    turn.order_id = order.id
     turn.note(turn.t("conv.order_placed", number=order.number, total=turn.money(order.total)))
     if order.tracking_token:
         link = tracking_url(turn.settings.public_base_url, order.tracking_token)
@@ -361,6 +342,16 @@ def _send_pix_code(turn: Turn, order: Order) -> None:
         turn.replies.append(text_body(chunk))
     turn.notes.clear()
     turn.replies.append(text_body(charge.code))
+    turn.reply_kinds[len(turn.replies) - 1] = "pix"
+
+
+def _closed_text(turn: Turn, error: StoreClosedError) -> str:
+    """Return the reply to a store that closed before confirmation, naming its next opening."""
+    if error.opens_next_at is None:
+        return turn.t("conv.placement_closed")
+    zone = ZoneInfo(turn.store.time_zone)
+    when = describe_opening(turn.store.language, error.opens_next_at, utcnow(), zone)
+    return turn.t("conv.placement_closed_until", when=when)
 
 
 async def _explain_rejection(turn: Turn, error: Exception) -> None:
@@ -368,15 +359,17 @@ async def _explain_rejection(turn: Turn, error: Exception) -> None:
         turn.state.clear_draft()
         turn.state.choices = []
         go(turn, Step.CART)
-        turn.note(turn.t("conv.placement_closed"))
+        turn.note(_closed_text(turn, error))
+    elif isinstance(error, OutsideDeliveryAreaError | LocationRequiredError):
+        await _ask_address_again(turn, error)
+    elif isinstance(error, BelowMinimumOrderError) and await _ready_checkout(turn) is None:
+        return
     elif isinstance(error, ItemUnavailableError):
         turn.note(turn.t("conv.placement_unavailable"))
         await show_cart(turn)
     elif isinstance(error, EmptyOrderError):
         turn.note(turn.t("conv.checkout_empty"))
         await show_menu(turn)
-    elif isinstance(error, BelowMinimumOrderError) and await checkout_ready(turn) is None:
-        return
     else:
         turn.note(turn.t("conv.placement_changed"))
         await show_cart(turn)

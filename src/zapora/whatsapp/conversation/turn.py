@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,10 @@ class Turn:
     state: ConversationState
     replies: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The order this turn placed: its replies are queued as messages about that order.
+    order_id: uuid.UUID | None = None
+    # Outbox kinds of particular replies, by position in ``replies``.
+    reply_kinds: dict[int, str] = field(default_factory=dict)
 
     def t(self, key: str, **values: Any) -> str:
         return texts.text(self.store.language, key, **values)

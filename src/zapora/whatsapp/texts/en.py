@@ -13,6 +13,25 @@ TEXTS: dict[str, str] = {
     "order_status.delivered": "Your order #{number} was delivered. Enjoy!",
     "order_status.picked_up": "Order #{number} picked up. Thank you!",
     "order_status.cancelled": "Your order #{number} was cancelled. Reason: {reason}",
+    "order_status.delivery_failed": (
+        "We could not deliver your order #{number}. The store will contact you soon."
+    ),
+    "order_update.courier_assigned": (
+        "{courier_name} will deliver your order #{number}. 🛵 "
+        "Give the courier the code *{handover_code}* on delivery."
+    ),
+    "order_update.running_late": (
+        "Your order #{number} is taking longer than expected. Sorry for the wait!"
+    ),
+    "status_label.placed": "received",
+    "status_label.accepted": "accepted",
+    "status_label.preparing": "being prepared",
+    "status_label.ready": "ready",
+    "status_label.out_for_delivery": "out for delivery",
+    "status_label.delivered": "delivered",
+    "status_label.delivery_failed": "not delivered",
+    "status_label.picked_up": "picked up",
+    "status_label.cancelled": "cancelled",
     "conv.list_footer": "Tap an option or type its position: 1, 2, 3…",
     "conv.button_choose": "Choose",
     "conv.page_next": "More items ›",
@@ -190,5 +209,39 @@ TEXTS: dict[str, str] = {
     ),
     "conv.placement_changed": (
         "The menu changed, so the order was not placed. Check your cart and check out again."
+    ),
+    "order_update.fee_confirmed": (
+        "The delivery fee of your order #{number} is confirmed: {fee}. New total: {total}."
+    ),
+    "conv.fulfilment_question_zones": (
+        "How do you want to get your order? The delivery fee depends on your address."
+    ),
+    "conv.zone_terms": "🛵 We deliver there: delivery fee {fee}, in about {minutes} min.",
+    "conv.outside_area": (
+        "😕 That address is outside our delivery area. Send another location 📍 "
+        "with the button below or type *pickup* to pick up at the store."
+    ),
+    "conv.outside_area_saved": (
+        "😕 That location is outside our delivery area, so I did not keep it. "
+        "At checkout, send another location or choose pickup at the store."
+    ),
+    "conv.address_pin_required": (
+        "The delivery fee depends on your location. Send your location 📍 with the button "
+        "below or type *pickup* to pick up at the store."
+    ),
+    "conv.fee_to_confirm": (
+        "The store will confirm the delivery fee for this address. Until then the fee shown "
+        "is provisional."
+    ),
+    "conv.below_zone_minimum": (
+        "The minimum order for delivery in {zone} is {minimum}. Your subtotal is {subtotal}: "
+        "{missing} missing. Add more items or choose pickup."
+    ),
+    "conv.summary_fee_pending": "Delivery fee: {amount} (provisional, the store will confirm it)",
+    "conv.summary_zone": "Delivery area: {zone} (minimum order {minimum})",
+    "conv.summary_estimate": "🕒 Estimated delivery: about {minutes} min",
+    "conv.placement_closed_until": (
+        "The store closed before we could confirm, so the order was not placed. "
+        "We open again {when}. Your cart was kept: send *checkout* when we open."
     ),
 }

@@ -13,6 +13,25 @@ TEXTS: dict[str, str] = {
     "order_status.delivered": "Seu pedido #{number} foi entregue. Bom apetite!",
     "order_status.picked_up": "Pedido #{number} retirado. Obrigado!",
     "order_status.cancelled": "Seu pedido #{number} foi cancelado. Motivo: {reason}",
+    "order_status.delivery_failed": (
+        "Não conseguimos entregar seu pedido #{number}. A loja vai falar com você em breve."
+    ),
+    "order_update.courier_assigned": (
+        "{courier_name} vai entregar seu pedido #{number}. 🛵 "
+        "Na entrega, informe o código *{handover_code}*."
+    ),
+    "order_update.running_late": (
+        "Seu pedido #{number} está levando mais tempo que o previsto. Desculpe a demora!"
+    ),
+    "status_label.placed": "recebido",
+    "status_label.accepted": "aceito",
+    "status_label.preparing": "em preparo",
+    "status_label.ready": "pronto",
+    "status_label.out_for_delivery": "saiu para entrega",
+    "status_label.delivered": "entregue",
+    "status_label.delivery_failed": "entrega não realizada",
+    "status_label.picked_up": "retirado",
+    "status_label.cancelled": "cancelado",
     "conv.list_footer": "Toque numa opção ou digite a posição dela: 1, 2, 3…",
     "conv.button_choose": "Escolher",
     "conv.page_next": "Mais itens ›",
@@ -193,5 +212,39 @@ TEXTS: dict[str, str] = {
     ),
     "conv.placement_changed": (
         "O cardápio mudou, então o pedido não foi feito. Confira o carrinho e finalize de novo."
+    ),
+    "order_update.fee_confirmed": (
+        "A taxa de entrega do seu pedido #{number} foi confirmada: {fee}. Novo total: {total}."
+    ),
+    "conv.fulfilment_question_zones": (
+        "Como você quer receber o pedido? A taxa de entrega depende do seu endereço."
+    ),
+    "conv.zone_terms": "🛵 Entregamos aí: taxa de entrega {fee}, em cerca de {minutes} min.",
+    "conv.outside_area": (
+        "😕 Esse endereço fica fora da nossa área de entrega. Envie outra localização 📍 "
+        "pelo botão abaixo ou digite *retirada* para retirar na loja."
+    ),
+    "conv.outside_area_saved": (
+        "😕 Essa localização fica fora da nossa área de entrega, então não a guardei. "
+        "Na hora de finalizar, envie outra localização ou escolha retirar na loja."
+    ),
+    "conv.address_pin_required": (
+        "A taxa de entrega depende da sua localização. Envie sua localização 📍 pelo botão "
+        "abaixo ou digite *retirada* para retirar na loja."
+    ),
+    "conv.fee_to_confirm": (
+        "A loja vai confirmar a taxa de entrega para esse endereço. Até lá, o valor mostrado "
+        "é provisório."
+    ),
+    "conv.below_zone_minimum": (
+        "O pedido mínimo para entrega em {zone} é {minimum}. Seu subtotal é {subtotal}: "
+        "faltam {missing}. Adicione mais itens ou escolha retirar na loja."
+    ),
+    "conv.summary_fee_pending": "Taxa de entrega: {amount} (provisória, a loja vai confirmar)",
+    "conv.summary_zone": "Região de entrega: {zone} (pedido mínimo {minimum})",
+    "conv.summary_estimate": "🕒 Entrega estimada: cerca de {minutes} min",
+    "conv.placement_closed_until": (
+        "A loja fechou antes da confirmação, então o pedido não foi feito. "
+        "Abrimos de novo {when}. Seu carrinho foi guardado: envie *finalizar* quando abrirmos."
     ),
 }

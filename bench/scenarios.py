@@ -1,0 +1,221 @@
+"""The measured scenarios: each returns one Sample per timed run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench.config import LOOPBACK, BenchConfig
+from bench.loadgen import Sample, run_pgbench, run_wrk
+from bench.processes import Server
+from bench.report import Measurement
+from bench.webhook_bodies import write_bodies
+
+DEMO_PHONE_NUMBER_ID = "100000000000001"
+DRAIN_TIMEOUT_SECONDS = 60.0
+RunFunction = Callable[[int], Sample]
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """Ids and credentials the scenarios send, read from the seeded database and the server."""
+
+    store_id: str
+    user_id: str
+    item_a: str
+    option_a: str
+    item_b: str
+    token: str
+    app_secret: str
+
+    def order_body(self) -> str:
+        return json.dumps(
+            {
+                "lines": [
+                    {"item_id": self.item_a, "quantity": 1, "option_ids": [self.option_a]},
+                    {"item_id": self.item_b, "quantity": 2},
+                ],
+                "fulfilment": "delivery",
+                "address_text": "Rua Exemplo, 1",
+                "payment_method": "cash",
+                "customer_name": "Cliente",
+                "customer_phone": "5511900000000",
+            }
+        )
+
+
+async def load_fixture(config: BenchConfig, token: str, app_secret: str) -> Fixture:
+    connection = await asyncpg.connect(config.dsn)
+    try:
+        store = await connection.fetchrow("SELECT id FROM stores WHERE slug = 'demo'")
+        user = await connection.fetchval(
+            "SELECT id FROM users WHERE email = 'gerente@demo.example.com'"
+        )
+        pizza = await connection.fetchval(
+            "SELECT id FROM items WHERE store_id = $1 AND name = 'Mussarela'", store["id"]
+        )
+        size = await connection.fetchval(
+            "SELECT o.id FROM options o JOIN option_groups g ON g.id = o.group_id "
+            "WHERE g.item_id = $1 AND g.name = 'Tamanho' ORDER BY o.position OFFSET 1 LIMIT 1",
+            pizza,
+        )
+        drink = await connection.fetchval(
+            "SELECT id FROM items WHERE store_id = $1 AND name LIKE 'Guaran%'", store["id"]
+        )
+    finally:
+        await connection.close()
+    return Fixture(
+        store_id=str(store["id"]),
+        user_id=str(user),
+        item_a=str(pizza),
+        option_a=str(size),
+        item_b=str(drink),
+        token=token,
+        app_secret=app_secret,
+    )
+
+
+def login(port: int, email: str, password: str) -> str:
+    response = httpx.post(
+        f"http://{LOOPBACK}:{port}/api/v1/auth/login",
+        json={"email": email, "password": password},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def repeat(
+    config: BenchConfig, measurement: Measurement, run: Callable[[int], Sample]
+) -> Measurement:
+    """Warm up once, then time ``config.runs`` runs and print each as it ends."""
+    run(config.warmup_seconds)
+    for index in range(config.runs):
+        sample = run(config.seconds)
+        measurement.samples.append(sample)
+        cpu = "" if sample.server_cpu_ms is None else f", server CPU {sample.server_cpu_ms:.2f} ms"
+        print(
+            f"  {measurement.name} run {index + 1}/{config.runs}: {sample.rps:.0f} req/s, "
+            f"p50 {sample.p50_ms:.2f} ms, p95 {sample.p95_ms:.2f} ms, "
+            f"p99 {sample.p99_ms:.2f} ms, errors {sample.errors}{cpu}",
+            flush=True,
+        )
+    return measurement
+
+
+def with_server_cpu(server: Server, run: RunFunction) -> RunFunction:
+    """Wrap ``run`` so that each sample carries the server's CPU milliseconds per request.
+
+    On a shared machine this figure varies less than the request rate, because it does not
+    depend on how much CPU the other processes leave to the server.
+    """
+
+    def measured(seconds: int) -> Sample:
+        before = server.cpu_seconds()
+        sample = run(seconds)
+        used_ms = (server.cpu_seconds() - before) * 1000
+        return replace(sample, server_cpu_ms=used_ms / sample.requests if sample.requests else None)
+
+    return measured
+
+
+def http_get(config: BenchConfig, port: int, path: str, token: str = "") -> Callable[[int], Sample]:
+    url = f"http://{LOOPBACK}:{port}{path}"
+    return lambda seconds: run_wrk(
+        config, url, "get.lua", seconds=seconds, env={"BENCH_TOKEN": token}
+    )
+
+
+def http_order(
+    config: BenchConfig, port: int, path: str, fixture: Fixture
+) -> Callable[[int], Sample]:
+    url = f"http://{LOOPBACK}:{port}{path}"
+
+    def run(seconds: int) -> Sample:
+        env = {
+            "BENCH_TOKEN": fixture.token,
+            "BENCH_ORDER_BODY": fixture.order_body(),
+            "BENCH_RUN_ID": uuid.uuid4().hex,
+        }
+        return run_wrk(config, url, "order.lua", seconds=seconds, env=env)
+
+    return run
+
+
+def pgbench_order(config: BenchConfig, fixture: Fixture) -> Callable[[int], Sample]:
+    variables = {
+        "store_id": fixture.store_id,
+        "user_id": fixture.user_id,
+        "item_a": fixture.item_a,
+        "item_b": fixture.item_b,
+    }
+    return lambda seconds: run_pgbench(config, "order.sql", seconds=seconds, variables=variables)
+
+
+def pgbench_webhook(config: BenchConfig, fixture: Fixture) -> Callable[[int], Sample]:
+    variables = {"store_id": fixture.store_id}
+    return lambda seconds: run_pgbench(config, "webhook.sql", seconds=seconds, variables=variables)
+
+
+def http_webhook(config: BenchConfig, port: int, fixture: Fixture) -> Callable[[int], Sample]:
+    url = f"http://{LOOPBACK}:{port}/webhooks/whatsapp"
+
+    def run(seconds: int) -> Sample:
+        with tempfile.TemporaryDirectory(prefix="zapora-webhooks-") as folder:
+            bodies = Path(folder) / "bodies.tsv"
+            # Enough for 2,000 deliveries a second, so no message id repeats within a run.
+            write_bodies(
+                bodies,
+                max(5_000, 2_000 * seconds),
+                phone_number_id=DEMO_PHONE_NUMBER_ID,
+                app_secret=fixture.app_secret,
+            )
+            return run_wrk(
+                config, url, "webhook.lua", seconds=seconds, env={"BENCH_WEBHOOK_FILE": str(bodies)}
+            )
+
+    return run
+
+
+async def wait_for_inbox(config: BenchConfig) -> tuple[int, float]:
+    """Wait for the server to process the stored webhook messages.
+
+    Returns how many are still pending and the seconds waited. Processing runs after each
+    response, so a run can end with a backlog that would slow the next scenario down.
+    """
+    started = time.monotonic()
+    connection = await asyncpg.connect(config.dsn)
+    try:
+        while True:
+            pending = int(
+                await connection.fetchval(
+                    "SELECT count(*) FROM inbound_messages "
+                    "WHERE status = 'pending' AND message_id LIKE 'wamid.bench.%'"
+                )
+            )
+            elapsed = time.monotonic() - started
+            if pending == 0 or elapsed > DRAIN_TIMEOUT_SECONDS:
+                return pending, elapsed
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+async def delete_probe_messages(config: BenchConfig) -> None:
+    """Delete the rows the pgbench probe inserted, which no worker should pick up."""
+    connection = await asyncpg.connect(config.dsn)
+    try:
+        await connection.execute(
+            "DELETE FROM inbound_messages WHERE message_id LIKE 'wamid.pgbench.%'"
+        )
+    finally:
+        await connection.close()
