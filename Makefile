@@ -24,15 +24,20 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 ZAPORA_WHATSAPP_APP_SECRET ?= demo-app-secret
 ZAPORA_WHATSAPP_VERIFY_TOKEN ?= demo-verify-token
 ZAPORA_WHATSAPP_TRANSPORT ?= cloud
-ZAPORA_WHATSAPP_API_BASE_URL ?= http://127.0.0.1:8001
+# GRAPH_PORT is where `zapora chat` runs its Graph API stand-in.
+GRAPH_PORT ?= 8001
+ZAPORA_WHATSAPP_API_BASE_URL ?= http://127.0.0.1:$(GRAPH_PORT)
+# Tracking and photo links sent by the server point at this address.
+ZAPORA_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 DEMO_ENV = ZAPORA_WHATSAPP_APP_SECRET='$(ZAPORA_WHATSAPP_APP_SECRET)' \
 	ZAPORA_WHATSAPP_VERIFY_TOKEN='$(ZAPORA_WHATSAPP_VERIFY_TOKEN)' \
 	ZAPORA_WHATSAPP_TRANSPORT='$(ZAPORA_WHATSAPP_TRANSPORT)' \
-	ZAPORA_WHATSAPP_API_BASE_URL='$(ZAPORA_WHATSAPP_API_BASE_URL)'
+	ZAPORA_WHATSAPP_API_BASE_URL='$(ZAPORA_WHATSAPP_API_BASE_URL)' \
+	ZAPORA_PUBLIC_BASE_URL='$(ZAPORA_PUBLIC_BASE_URL)'
 
 run: $(VENV)/.installed
 	$(BIN)/zapora migrate
-	$(BIN)/zapora seed-demo --url http://$(HOST):$(PORT)
+	$(DEMO_ENV) $(BIN)/zapora seed-demo --url http://$(HOST):$(PORT)
 	$(DEMO_ENV) $(BIN)/zapora serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
@@ -53,7 +58,7 @@ worker: $(VENV)/.installed
 	$(BIN)/zapora worker
 
 chat: $(VENV)/.installed
-	$(BIN)/zapora chat --url http://$(HOST):$(PORT)
+	$(BIN)/zapora chat --url http://$(HOST):$(PORT) --graph-port $(GRAPH_PORT)
 
 # API replicas and workers behind nginx on 127.0.0.1:$(CLUSTER_PORT), on the local PostgreSQL
 # and Redis, in the foreground until Ctrl+C (see docs/scaling.md).

@@ -12,8 +12,15 @@ from tests.factories import make_store
 ZAPORA = str(Path(sys.executable).parent / "zapora")
 
 
-def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ZAPORA_DATABASE_URL": database_url, "ZAPORA_LOG_LEVEL": "WARNING"}
+def _run(
+    database_url: str, *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "ZAPORA_DATABASE_URL": database_url,
+        "ZAPORA_LOG_LEVEL": "WARNING",
+        **(env_extra or {}),
+    }
     return subprocess.run(  # noqa: S603
         [ZAPORA, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -108,3 +115,21 @@ def test_invalid_settings_message_hides_secrets():
     assert "ZAPORA_SECRET_KEY" in result.stderr
     assert "must-not-leak" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+async def test_seed_demo_prints_the_chat_command_for_its_ports(app, database_url):
+    moved = _run(
+        database_url,
+        "seed-demo",
+        "--url",
+        "http://127.0.0.1:8300",
+        env_extra={"ZAPORA_WHATSAPP_API_BASE_URL": "http://127.0.0.1:8301"},
+    )
+    default = _run(database_url, "seed-demo")
+
+    assert moved.returncode == 0, moved.stderr
+    assert "zapora chat --url http://127.0.0.1:8300 --graph-port 8301" in moved.stdout
+    assert "make chat HOST=127.0.0.1 PORT=8300 GRAPH_PORT=8301" in moved.stdout
+    assert "entregador@demo.example.com" in moved.stdout
+    assert default.returncode == 0, default.stderr
+    assert "zapora chat --url http://127.0.0.1:8000   (or: make chat)" in default.stdout

@@ -163,29 +163,45 @@ def seed_demo(
     login_body = (
         f'{{"email": "{demo.DEMO_MANAGER_EMAIL}", "password": "{demo.DEMO_MANAGER_PASSWORD}"}}'
     )
+    graph_port = _graph_port(get_settings().whatsapp_api_base_url)
+    chat_option = "" if graph_port == DEMO_GRAPH_PORT else f" --graph-port {graph_port}"
     typer.echo(
         "\n".join(
             [
                 f"demo store '{demo.DEMO_STORE_SLUG}' {store_state}: id {result.store_id}, "
                 f"WhatsApp phone number id {result.phone_number_id}",
                 f"demo manager {manager_state}: {result.manager_email} "
-                f"password {demo.DEMO_MANAGER_PASSWORD}",
+                f"(seeded password {demo.DEMO_MANAGER_PASSWORD})",
+                f"demo courier: {demo.DEMO_COURIER_EMAIL} "
+                f"(seeded password {demo.DEMO_COURIER_PASSWORD})",
                 "log in:",
                 f"  curl -s -X POST {url}/api/v1/auth/login "
                 f"-H 'Content-Type: application/json' -d '{login_body}'",
                 f"API docs: {url}/docs",
                 "chat as a customer, in a second terminal:",
-                f"  .venv/bin/zapora chat --url {url}   (or: {_make_chat_command(url)})",
+                f"  .venv/bin/zapora chat --url {url}{chat_option}"
+                f"   (or: {_make_chat_command(url, graph_port)})",
             ]
         )
     )
 
 
-def _make_chat_command(url: str) -> str:
+def _graph_port(api_base_url: str) -> int:
+    """Return the port of a Graph API stand-in on this machine, else the simulator's default."""
+    parts = urlsplit(api_base_url)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.port is not None:
+        return parts.port
+    return DEMO_GRAPH_PORT
+
+
+def _make_chat_command(url: str, graph_port: int) -> str:
     parts = urlsplit(url)
-    if (parts.hostname, parts.port) == ("127.0.0.1", 8000):
-        return "make chat"
-    return f"make chat HOST={parts.hostname} PORT={parts.port}"
+    words = ["make chat"]
+    if (parts.hostname, parts.port) != ("127.0.0.1", 8000):
+        words.append(f"HOST={parts.hostname} PORT={parts.port}")
+    if graph_port != DEMO_GRAPH_PORT:
+        words.append(f"GRAPH_PORT={graph_port}")
+    return " ".join(words)
 
 
 @app.command("create-user")

@@ -50,6 +50,11 @@ async def test_accept_assigns_and_sends_code(
     assert assigned.handover_code in body
     (accepted,) = await offers_of(session, order.id)
     assert accepted.status == "accepted"
+    # Staff read the message log, but never the code that proves the handover.
+    log = await client.get(f"{dispatch.order_url(order.id)}/messages", headers=dispatch.headers)
+    (logged,) = [entry for entry in log.json() if entry["kind"] == "assignment"]
+    assert assigned.handover_code not in logged["summary"]
+    assert "••••" in logged["summary"]
 
 
 async def test_staff_assigns_preparing_order(

@@ -57,11 +57,16 @@ async def list_order_messages(
 ) -> list[OrderMessageOut]:
     """List every WhatsApp message queued about the order, oldest first, with its status."""
     store = await load_store_for(session, user, store_id)
-    found = await session.scalar(
-        select(Order.id).where(Order.store_id == store.id, Order.id == order_id)
-    )
+    found = (
+        await session.execute(
+            select(Order.id, Order.handover_code).where(
+                Order.store_id == store.id, Order.id == order_id
+            )
+        )
+    ).one_or_none()
     if found is None:
         raise NotFoundError(f"Order {order_id} not found.", field="order_id")
+    handover_code = found.handover_code
     messages = await session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.store_id == store.id, OutboxMessage.order_id == order_id)
@@ -71,7 +76,7 @@ async def list_order_messages(
         OrderMessageOut(
             id=message.id,
             kind=message.kind,
-            summary=summarize(message.body),
+            summary=_hide_code(summarize(message.body), handover_code),
             status=message.status,
             attempts=message.attempts,
             error_code=message.error_code,
@@ -84,6 +89,13 @@ async def list_order_messages(
         )
         for message in messages
     ]
+
+
+def _hide_code(summary: str, code: str | None) -> str:
+    # The handover code proves that the courier met the customer, so staff never read it.
+    if not code:
+        return summary
+    return summary.replace(code, "•" * len(code))
 
 
 def summarize(body: Mapping[str, Any]) -> str:
