@@ -114,6 +114,7 @@ _FIXES = {
     "int_type": "send a whole number",
     "string_type": "send a string",
     "bool_parsing": "send true or false",
+    "bool_type": "send true or false",
     "enum": "use one of the allowed values",
     "literal_error": "use one of the allowed values",
     "greater_than_equal": "send a larger value",
@@ -174,16 +175,46 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
     )
 
 
+# Fixes for the 400s Starlette and FastAPI raise on a body they cannot parse, chosen by the
+# start of the detail: a JSON document too deeply nested, or a malformed multipart form.
+_BODY_FIXES = (
+    ("Missing boundary", "send multipart/form-data with its boundary in the Content-Type header"),
+    ("Too many fields", "send fewer form fields"),
+    ("Too many files", "send fewer files"),
+    ("Field exceeded", "send shorter form fields"),
+    ("Part exceeded", "send smaller form parts"),
+)
+_BODY_FIX = "send a well-formed body: JSON without deep nesting, or a valid multipart form"
+
+
+def _body_error(detail: str) -> dict[str, Any]:
+    fix = next((fix for prefix, fix in _BODY_FIXES if detail.startswith(prefix)), _BODY_FIX)
+    return {"field": "body", "message": detail, "fix": fix}
+
+
 async def _handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
-    codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+    titles = {
+        400: "Bad request",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Request body too large",
+    }
+    codes = {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }
+    detail = str(exc.detail)
     return problem_response(
         status=exc.status_code,
         code=codes.get(exc.status_code, "http_error"),
         title=titles.get(exc.status_code, "HTTP error"),
-        detail=str(exc.detail),
+        detail=detail,
         instance=request.url.path,
+        # Only the framework raises HTTPException, and its 400s are all about the body.
+        errors=[_body_error(detail)] if exc.status_code == 400 else None,
         headers=dict(exc.headers) if exc.headers else None,
     )
 

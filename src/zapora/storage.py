@@ -93,9 +93,12 @@ class LocalStorage:
 
     def is_valid(self, key: str, expires: int, signature: str, *, now: datetime) -> bool:
         """Return whether ``signature`` matches ``key`` and ``expires`` and has not expired."""
-        if expires <= now.timestamp():
+        if expires <= now.timestamp() or not _KEY_PATTERN.fullmatch(key):
             return False
-        return hmac.compare_digest(self.signature(key, expires), signature)
+        # Compared as bytes: compare_digest raises TypeError on a str with non-ASCII
+        # characters, and the query string can carry any text.
+        expected = self.signature(key, expires).encode()
+        return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))
 
 
 def _write_file(path: Path, data: bytes) -> None:

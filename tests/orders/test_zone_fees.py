@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -248,7 +250,7 @@ async def test_fee_confirmation_rejects_bad_fee(client: httpx.AsyncClient, shop:
     order = (await place(client, shop, delivery_body(shop.menu))).json()
     url = f"{shop.order_url(order['id'])}/delivery-fee"
 
-    for fee in (-1, "ten", 10_000_001):
+    for fee in (-1, "ten", 10_000_001, True, "100", 100.5):
         response = await client.post(url, json={"delivery_fee": fee}, headers=shop.headers)
         assert response.status_code == 422, fee
         assert response.json()["errors"][0]["field"] == "body.delivery_fee"
@@ -267,3 +269,22 @@ async def test_fee_confirmation_other_store(
     )
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("field", "value"), [("latitude", "NaN"), ("longitude", "Infinity")])
+async def test_pin_not_finite(
+    session: AsyncSession, client: httpx.AsyncClient, shop: Shop, field: str, value: str
+) -> None:
+    await create_zone(client, shop)
+    body = pinned(shop, IN_WEST)
+    # Written by hand, because httpx's json= refuses to encode NaN and Infinity.
+    text = json.dumps(body).replace(f'"{field}": {json.dumps(body[field])}', f'"{field}": {value}')
+    headers = {**shop.headers, "Content-Type": "application/json"}
+
+    response = await client.post(shop.orders_url, content=text, headers=headers)
+
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == f"body.{field}"
+    assert "finite" in error["message"]
+    assert await count_orders(session) == 0

@@ -24,6 +24,7 @@ logger = structlog.get_logger(__name__)
 # A courier may be given an order while it is cooked or once it waits at the counter.
 ASSIGNABLE_STATUSES = (OrderStatus.PREPARING.value, OrderStatus.READY.value)
 HANDOVER_CODE_DIGITS = 4
+COURIER_ASSIGNED_ACTION = "order.courier_assigned"
 
 
 def new_handover_code() -> str:
@@ -117,7 +118,7 @@ async def assign_courier(
     await withdraw_open_offers(session, order.id, keep=offer_id)
     await record(
         session,
-        action="order.courier_assigned",
+        action=COURIER_ASSIGNED_ACTION,
         actor=actor,
         store_id=store.id,
         target_type="order",

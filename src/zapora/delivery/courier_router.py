@@ -80,7 +80,9 @@ async def change_shift(
 @router.post(
     "/position",
     response_model=CourierStateOut,
-    responses=_problems({422: "Coordinates out of range, or recorded_at in the future."}),
+    responses=_problems(
+        {422: "Coordinates out of range, or recorded_at in the future or over 24 hours old."}
+    ),
 )
 async def report_position(
     body: PositionReport, session: SessionDep, courier: CourierDep

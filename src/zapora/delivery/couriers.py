@@ -23,6 +23,8 @@ logger = structlog.get_logger(__name__)
 
 # Device clocks drift, so only a position stamped further ahead than this is rejected.
 MAX_CLOCK_SKEW = timedelta(minutes=2)
+# A chosen limit: a position older than this is no guide to where the courier is now.
+MAX_POSITION_AGE = timedelta(hours=24)
 # Orders in these statuses no longer count towards a courier's load.
 FINISHED_STATUSES = (
     OrderStatus.DELIVERED.value,
@@ -117,6 +119,14 @@ async def report_position(
             f"The position's recorded_at {recorded_at.isoformat()} is in the future.",
             field="recorded_at",
             fix="send the time the device took the position, with its UTC offset",
+            extra={"server_time": now.isoformat()},
+        )
+    if recorded_at < now - MAX_POSITION_AGE:
+        raise InvalidInputError(
+            f"The position's recorded_at {recorded_at.isoformat()} is more than "
+            f"{MAX_POSITION_AGE.total_seconds() / 3600:g} hours old.",
+            field="recorded_at",
+            fix="send the current position",
             extra={"server_time": now.isoformat()},
         )
     await ensure_state(session, courier)

@@ -1,12 +1,14 @@
 """Automatic dispatch: offer a ready order to the nearest courier, one courier at a time.
 
 An order that becomes ready is offered to the best courier on shift who has not had it
-since it last became ready. Couriers are ranked by distance from the store to their last
-position, couriers without a position last, then by load, then by id. The courier accepts
-or declines within the store's ``courier_offer_seconds``. A decline offers the order to
-the next courier at once, and the worker's ``expire_offers`` job does the same for offers
-that ran out. When no courier is left the order waits unassigned, and the job offers it again
-as soon as a courier who has not had it comes on shift.
+since it last became ready. An order back from a failed delivery skips the courier who
+failed it, so when nobody else is on shift it waits for staff to assign a courier.
+Couriers are ranked by distance from the store to their last position, couriers without a
+position last, then by load, then by id. The courier accepts or declines within the
+store's ``courier_offer_seconds``. A decline offers the order to the next courier at once,
+and the worker's ``expire_offers`` job does the same for offers that ran out. When no
+courier is left the order waits unassigned, and the job offers it again as soon as a
+courier who has not had it comes on shift.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
+from zapora.audit.models import AuditEntry
 from zapora.audit.service import Actor
 from zapora.auth.models import Role, User
 from zapora.db import utcnow
-from zapora.delivery.assignment import assign_courier, withdraw_open_offers
+from zapora.delivery.assignment import (
+    COURIER_ASSIGNED_ACTION,
+    assign_courier,
+    withdraw_open_offers,
+)
 from zapora.delivery.couriers import courier_loads
 from zapora.delivery.models import CourierState, DeliveryOffer, OfferStatus
 from zapora.errors import ConflictError, NotFoundError
@@ -47,21 +55,53 @@ class Candidate:
         return (distance is None, distance or 0.0, self.load, str(self.courier_id))
 
 
-async def _round_started_at(session: AsyncSession, order: Order) -> datetime:
-    """Return when the order last became ready. Offers made before then belong to an older round."""
-    started = await session.scalar(
-        select(func.max(OrderEvent.created_at)).where(
-            OrderEvent.order_id == order.id, OrderEvent.to_status == OrderStatus.READY.value
-        )
+async def _round_start(session: AsyncSession, order: Order) -> OrderEvent | None:
+    """Return the event in which the order last became ready, which starts the current round.
+
+    Offers made before it belong to an older round.
+    """
+    event: OrderEvent | None = await session.scalar(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order.id, OrderEvent.to_status == OrderStatus.READY.value)
+        .order_by(OrderEvent.created_at.desc())
+        .limit(1)
     )
-    return started or order.placed_at
+    return event
+
+
+async def _courier_who_failed(
+    session: AsyncSession, order: Order, round_start: OrderEvent | None
+) -> uuid.UUID | None:
+    """Return the courier whose failed delivery sent the order back to ready, if one did."""
+    if round_start is None or round_start.from_status != OrderStatus.DELIVERY_FAILED.value:
+        return None
+    # The order leaves delivery_failed only for ready or cancelled, and ready drops the
+    # courier, so the last assignment before this round is the one that failed.
+    assigned = await session.scalar(
+        select(AuditEntry.after)
+        .where(
+            AuditEntry.store_id == order.store_id,
+            AuditEntry.action == COURIER_ASSIGNED_ACTION,
+            AuditEntry.target_id == str(order.id),
+            AuditEntry.created_at <= round_start.created_at,
+        )
+        .order_by(AuditEntry.created_at.desc())
+        .limit(1)
+    )
+    courier_id = (assigned or {}).get("courier_id")
+    return uuid.UUID(str(courier_id)) if courier_id else None
 
 
 async def _candidates(session: AsyncSession, store: Store, order: Order) -> list[Candidate]:
-    since = await _round_started_at(session, order)
+    round_start = await _round_start(session, order)
+    since = round_start.created_at if round_start is not None else order.placed_at
     already_offered = select(DeliveryOffer.courier_id).where(
         DeliveryOffer.order_id == order.id, DeliveryOffer.offered_at >= since
     )
+    conditions: list[ColumnElement[bool]] = [CourierState.user_id.not_in(already_offered)]
+    failed = await _courier_who_failed(session, order, round_start)
+    if failed is not None:
+        conditions.append(CourierState.user_id != failed)
     rows = await session.execute(
         select(CourierState)
         .join(User, User.id == CourierState.user_id)
@@ -71,7 +111,7 @@ async def _candidates(session: AsyncSession, store: Store, order: Order) -> list
             User.store_id == store.id,
             User.role == Role.COURIER.value,
             User.is_active.is_(True),
-            CourierState.user_id.not_in(already_offered),
+            *conditions,
         )
     )
     states = list(rows.scalars())
@@ -215,8 +255,18 @@ async def _answer(
 
 
 async def accept_offer(session: AsyncSession, courier: User, offer_id: uuid.UUID) -> Order:
-    """Accept an open offer and take the order. Raise 409 when it expired or the order is taken."""
+    """Accept an open offer and take the order. Raise 409 when it expired or the order is taken.
+
+    Accepting an offer the courier already accepted, for an order they still hold, returns
+    that order again, so a retried request succeeds.
+    """
     offer, store = await _load_offer(session, courier, offer_id)
+    if offer.status == OfferStatus.ACCEPTED.value:
+        assigned_order = await session.scalar(
+            select(Order).where(Order.id == offer.order_id, Order.courier_id == courier.id)
+        )
+        if assigned_order is not None:
+            return assigned_order
     _check_not_expired(offer, utcnow())
     # The order row is locked before any offer row, as every other writer of both does, so
     # concurrent accepts wait for each other instead of deadlocking.

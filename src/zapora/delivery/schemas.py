@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from zapora.stores.schemas import Latitude, Longitude
+from zapora.text_types import NoControlCharacters, NotBlank
+
+FailureReason = Annotated[str, StringConstraints(max_length=500), NoControlCharacters, NotBlank]
 
 
 class ShiftChange(BaseModel):
@@ -17,11 +23,20 @@ class ShiftChange(BaseModel):
 class PositionReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
+    latitude: Latitude
+    longitude: Longitude
     recorded_at: AwareDatetime = Field(
         description="When the device took the position, with its UTC offset."
     )
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        # An offset can push a time at the edge of the calendar past year 1 or 9999 in UTC.
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside the range of dates; send the current time") from None
 
 
 class CourierStateOut(BaseModel):
@@ -118,7 +133,7 @@ class DeliveryList(BaseModel):
 class DeliveryFailure(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FailureReason = Field(description="Why the order could not be handed over.")
 
 
 class SignedUrlOut(BaseModel):

@@ -6,47 +6,32 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from zapora.orders.models import Fulfilment, Order, OrderStatus, PaymentMethod
 from zapora.orders.pricing import MAX_QUANTITY
 from zapora.orders.transitions import allowed_next
 from zapora.stores.schemas import MAX_AMOUNT as MAX_FEE
+from zapora.stores.schemas import Latitude, Longitude
+from zapora.text_types import BlankToNone, NoControlCharacters
 
 # Money columns are 32-bit integers on PostgreSQL.
 MAX_AMOUNT = 2**31 - 1
 
 
-def _reject_control_characters(value: str) -> str:
-    # PostgreSQL rejects NUL in text, and no field here needs a control character other
-    # than the line breaks and tabs of free text.
-    if any(ord(char) < 32 and char not in "\n\r\t" for char in value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-def _blank_to_none(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value.strip() or None
-
-
-_NoControlCharacters = AfterValidator(_reject_control_characters)
-_BlankToNone = AfterValidator(_blank_to_none)
-
 # Optional free text: blank becomes null and control characters are rejected.
 PhoneText = Annotated[
-    Annotated[str, StringConstraints(max_length=32), _NoControlCharacters] | None, _BlankToNone
+    Annotated[str, StringConstraints(max_length=32), NoControlCharacters] | None, BlankToNone
 ]
 NameText = Annotated[
-    Annotated[str, StringConstraints(max_length=256), _NoControlCharacters] | None, _BlankToNone
+    Annotated[str, StringConstraints(max_length=256), NoControlCharacters] | None, BlankToNone
 ]
 NoteText = Annotated[
-    Annotated[str, StringConstraints(max_length=500), _NoControlCharacters] | None, _BlankToNone
+    Annotated[str, StringConstraints(max_length=500), NoControlCharacters] | None, BlankToNone
 ]
 LongNoteText = Annotated[
-    Annotated[str, StringConstraints(max_length=2000), _NoControlCharacters] | None,
-    _BlankToNone,
+    Annotated[str, StringConstraints(max_length=2000), NoControlCharacters] | None,
+    BlankToNone,
 ]
 
 
@@ -69,8 +54,8 @@ class OrderCreate(BaseModel):
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=100)
     fulfilment: Fulfilment
     address_text: NoteText = None
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     payment_method: PaymentMethod
     change_for: int | None = Field(
         default=None,
@@ -86,7 +71,7 @@ class OrderCreate(BaseModel):
 class DeliveryFeeConfirmation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delivery_fee: int = Field(
+    delivery_fee: StrictInt = Field(
         ge=0, le=MAX_FEE, description="The confirmed fee in minor units of the store's currency."
     )
 

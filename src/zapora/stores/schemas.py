@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -40,7 +41,8 @@ PhoneNumberId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 ]
 AccessToken = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[!-~]+$")]
-Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+# Strict, so JSON true or "100" is rejected instead of read as 1 or 100.
+Amount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]
 # Minutes before closing time after which orders are rejected, at most half a day.
 LeadMinutes = Annotated[int, Field(ge=0, le=720)]
 PixKeyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

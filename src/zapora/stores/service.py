@@ -20,7 +20,7 @@ from zapora.errors import ConflictError, InvalidInputError, NotFoundError
 from zapora.orders.notifications import TEMPLATE_PARAMETERS
 from zapora.stores.models import Store
 from zapora.stores.schemas import SLUG_PATTERN, StoreCreate, StoreUpdate
-from zapora.stores.zones_service import has_radius_zones
+from zapora.stores.zones_service import has_radius_zones, lock_store
 
 logger = structlog.get_logger(__name__)
 
@@ -138,17 +138,31 @@ def _check_template_parameters(names: list[str]) -> None:
         )
 
 
+def _half_location_error(changes: dict[str, Any], missing: str) -> InvalidInputError:
+    other = "longitude" if missing == "latitude" else "latitude"
+    if missing in changes and changes[missing] is None and other not in changes:
+        return InvalidInputError(
+            f"Latitude and longitude are cleared together, but only {missing} was sent as null.",
+            field=other,
+            fix="send null for both latitude and longitude to clear the store's location",
+        )
+    return InvalidInputError(
+        f"The store's location needs both latitude and longitude; {missing} is missing.",
+        field=missing,
+        fix="send latitude and longitude together, or null for both to clear the location",
+    )
+
+
 async def _check_location(session: AsyncSession, store: Store, changes: dict[str, Any]) -> None:
     """Check that latitude and longitude are set or cleared together, and kept when needed."""
+    if "latitude" not in changes and "longitude" not in changes:
+        return
+    # Radius zone changes take the same lock, so the check below reads their committed state.
+    await lock_store(session, store)
     latitude = changes.get("latitude", store.latitude)
     longitude = changes.get("longitude", store.longitude)
     if (latitude is None) != (longitude is None):
-        missing = "latitude" if latitude is None else "longitude"
-        raise InvalidInputError(
-            f"The store's location needs both latitude and longitude; {missing} is missing.",
-            field=missing,
-            fix="send latitude and longitude together, or null for both to clear the location",
-        )
+        raise _half_location_error(changes, "latitude" if latitude is None else "longitude")
     if (
         latitude is None
         and store.latitude is not None

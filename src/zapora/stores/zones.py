@@ -57,31 +57,62 @@ def _invalid(detail: str, field: str, fix: str) -> InvalidInputError:
     return InvalidInputError(detail, field=field, fix=fix)
 
 
+def _shown(value: Any) -> str:
+    # A JSON number can have hundreds of digits, and the message only needs to identify it.
+    text = str(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _degrees(value: int | float) -> float:
+    # An integer too large for a float is outside every coordinate range anyway.
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def _position(value: Any, field: str) -> list[float]:
     if (
         not isinstance(value, list | tuple)
-        or len(value) not in (2, 3)
+        or len(value) != 2
         or not all(isinstance(part, int | float) and not isinstance(part, bool) for part in value)
     ):
         raise _invalid(
-            "A position must be [longitude, latitude] in numbers.",
+            "A position must be [longitude, latitude]: two numbers, without altitude.",
             field,
             "send each position as [longitude, latitude], longitude first",
         )
-    longitude, latitude = float(value[0]), float(value[1])
+    longitude, latitude = _degrees(value[0]), _degrees(value[1])
     if not (math.isfinite(longitude) and -180 <= longitude <= 180):
         raise _invalid(
-            f"Longitude {value[0]} is outside -180..180.",
+            f"Longitude {_shown(value[0])} is outside -180..180.",
             field,
             "send [longitude, latitude] with the longitude first, between -180 and 180",
         )
     if not (math.isfinite(latitude) and -90 <= latitude <= 90):
         raise _invalid(
-            f"Latitude {value[1]} is outside -90..90.",
+            f"Latitude {_shown(value[1])} is outside -90..90.",
             field,
             "send [longitude, latitude] with the latitude second, between -90 and 90",
         )
     return [longitude, latitude]
+
+
+def _check_antimeridian(positions: list[list[float]], field: str) -> None:
+    """Reject a ring with an edge spanning more than 180 degrees of longitude.
+
+    Such an edge is meant to cross the antimeridian, but the planar geometry of shapely
+    draws it the long way round the globe instead.
+    """
+    for index in range(1, len(positions)):
+        previous, current = positions[index - 1][0], positions[index][0]
+        if abs(current - previous) > 180:
+            raise _invalid(
+                f"The edge from longitude {previous} to {current} crosses the antimeridian.",
+                f"{field}[{index}]",
+                "split the zone at the antimeridian into a MultiPolygon with one polygon "
+                "on each side",
+            )
 
 
 def _ring(value: Any, field: str) -> list[list[float]]:
@@ -100,6 +131,7 @@ def _ring(value: Any, field: str) -> list[list[float]]:
             field,
             "repeat the first position as the last one",
         )
+    _check_antimeridian(positions, field)
     return positions
 
 
@@ -117,7 +149,8 @@ def validate_geometry(geometry: Any, field: str = "geometry") -> dict[str, Any]:
     """Check a GeoJSON Polygon or MultiPolygon (RFC 7946) and return it normalised.
 
     Raise InvalidInputError naming the offending part: a wrong type, an unclosed or short
-    ring, a coordinate out of range, or a shape shapely finds invalid (self-intersections).
+    ring, a coordinate out of range, a position with altitude, an edge crossing the
+    antimeridian, or a shape shapely finds invalid (self-intersections).
     """
     if not isinstance(geometry, dict):
         raise _invalid("The geometry must be a GeoJSON object.", field, "send a GeoJSON Polygon")

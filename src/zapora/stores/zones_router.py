@@ -77,8 +77,8 @@ async def quote_delivery(
     store_id: uuid.UUID,
     session: SessionDep,
     user: ReadUser,
-    latitude: Annotated[float, Query(ge=-90, le=90)],
-    longitude: Annotated[float, Query(ge=-180, le=180)],
+    latitude: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)],
+    longitude: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)],
 ) -> QuoteOut:
     """Return the zone serving a location with its fee, minimum order and estimate."""
     store = await load_store_for(session, user, store_id)

@@ -10,6 +10,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -17,18 +19,20 @@ from pydantic import (
 
 from zapora.stores.models import DeliveryZone, ZoneKind
 from zapora.stores.schemas import Amount
+from zapora.text_types import NoFormatCharacters, SingleLine
 
 ZoneName = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    SingleLine,
+    NoFormatCharacters,
 ]
+# The numbers are strict, so JSON true or "100" is rejected instead of read as 1 or 100.
 # A chosen limit: a ring wider than 100 km is taken for a typing mistake.
-RadiusMeters = Annotated[int, Field(ge=1, le=100_000)]
+RadiusMeters = Annotated[StrictInt, Field(ge=1, le=100_000)]
 # Up to a day, in minutes.
-EstimateMinutes = Annotated[int, Field(ge=1, le=1440)]
-Priority = Annotated[int, Field(ge=-1000, le=1000)]
+EstimateMinutes = Annotated[StrictInt, Field(ge=1, le=1440)]
+Priority = Annotated[StrictInt, Field(ge=-1000, le=1000)]
 
 _GEOMETRY_HELP = (
     "GeoJSON Polygon or MultiPolygon, positions as [longitude, latitude], rings closed. "
@@ -61,7 +65,7 @@ class ZoneCreate(BaseModel):
         description="Minutes from placing the order to its delivery."
     )
     priority: Priority = Field(default=0, description=_PRIORITY_HELP)
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class ZoneUpdate(BaseModel):
@@ -78,7 +82,7 @@ class ZoneUpdate(BaseModel):
     minimum_order: Amount | None = None
     estimate_minutes: EstimateMinutes | None = None
     priority: Priority | None = Field(default=None, description=_PRIORITY_HELP)
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
     @field_validator("*")
     @classmethod

@@ -64,6 +64,22 @@ async def get_zone(session: AsyncSession, store_id: uuid.UUID, zone_id: uuid.UUI
     return zone
 
 
+async def lock_store(session: AsyncSession, store: Store) -> None:
+    """Lock the store's row until the transaction ends and reload its columns.
+
+    Changes to the store's location and to its radius zones both take this lock before
+    they check each other, so they never both pass and leave an active radius zone on a
+    store without a location. SQLite has no FOR UPDATE, and SQLAlchemy leaves it out there,
+    where BEGIN IMMEDIATE already runs writing transactions one at a time.
+    """
+    await session.execute(
+        select(Store)
+        .where(Store.id == store.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _check_shape(store: Store, values: dict[str, Any]) -> None:
     """Check that the kind has its own shape field and not the other one."""
     if values["kind"] == ZoneKind.POLYGON.value:
@@ -108,6 +124,8 @@ async def create_zone(
     """Validate and add a zone to the store."""
     values = data.model_dump()
     values["kind"] = data.kind.value
+    if values["kind"] == ZoneKind.RADIUS.value:
+        await lock_store(session, store)
     _check_shape(store, values)
     zone = DeliveryZone(store_id=store.id, **values)
     session.add(zone)
@@ -133,6 +151,8 @@ async def update_zone(
     if "kind" in changes:
         changes["kind"] = changes["kind"].value
     values = {**snapshot(zone, AUDIT_FIELDS), **changes}
+    if values["kind"] == ZoneKind.RADIUS.value:
+        await lock_store(session, store)
     _check_shape(store, values)
     before = snapshot(zone, AUDIT_FIELDS)
     for name in AUDIT_FIELDS:
