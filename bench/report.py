@@ -244,7 +244,7 @@ def render_markdown(data: dict[str, Any], measurements: dict[str, Measurement]) 
         )
     lines += ["", "## What each scenario is", ""]
     for name, item in measurements.items():
-        note = f" {item.note}" if item.note else ""
+        note = f". {item.note}" if item.note else ""
         lines.append(f"- `{name}`: {item.description}{note}")
     if data["notes"]:
         lines += ["", "## Notes", ""]

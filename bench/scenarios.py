@@ -187,10 +187,10 @@ def http_webhook(config: BenchConfig, port: int, fixture: Fixture) -> Callable[[
 
 
 async def wait_for_inbox(config: BenchConfig) -> tuple[int, float]:
-    """Wait for the server to process the stored webhook messages.
+    """Wait for the worker to process the stored webhook messages.
 
-    Returns how many are still pending and the seconds waited. Processing runs after each
-    response, so a run can end with a backlog that would slow the next scenario down.
+    Returns how many are still pending and the seconds waited. The worker can fall behind
+    the webhook during a run, and its backlog would slow the next scenario down.
     """
     started = time.monotonic()
     connection = await asyncpg.connect(config.dsn)

@@ -112,6 +112,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "whatsapp_verify_token": VERIFY_TOKEN,
         "whatsapp_transport": WhatsAppTransport.LOG,
         "run_worker_in_process": False,
+        # Webhook tests read the bot's replies right after the request.
+        "process_webhooks_inline": True,
         "outbox_backoff_base_seconds": 0.01,
         "outbox_backoff_max_seconds": 0.05,
     }

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=60, ge=5)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     run_worker_in_process: bool | None = None
+    # Whether the API process handles stored webhook messages right after its response.
+    # Unset, it does so only where it also runs the worker (the embedded SQLite mode), so
+    # API replicas only verify, store and acknowledge, and `zapora worker` does the rest.
+    process_webhooks_inline: bool | None = None
     # After SIGTERM, `serve` keeps serving but reports not ready for shutdown_delay_seconds,
     # so that a load balancer stops routing to it. Then it waits up to
     # shutdown_timeout_seconds for requests in flight before cancelling them.
@@ -221,6 +225,13 @@ class Settings(BaseSettings):
         if self.run_worker_in_process is not None:
             return self.run_worker_in_process
         return self.is_sqlite
+
+    @property
+    def webhooks_processed_inline(self) -> bool:
+        """Return whether the webhook route processes the messages it stored itself."""
+        if self.process_webhooks_inline is not None:
+            return self.process_webhooks_inline
+        return self.worker_in_process
 
     @property
     def logs_as_json(self) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -136,6 +136,41 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+_WROTE = "zapora_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_statement(state: ORMExecuteState) -> None:
+    # Anything but a SELECT may write: ORM and Core DML as well as text statements.
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+def session_wrote(session: AsyncSession) -> bool:
+    """Return whether the session wrote, or holds changes that a commit would flush."""
+    if session.sync_session.info.get(_WROTE):
+        return True
+    return bool(session.new or session.dirty or session.deleted)
+
+
+async def finish(session: AsyncSession) -> None:
+    """Commit a session that wrote; close one that only read, which skips the commit work.
+
+    Closing returns the connection to the pool, which ends its transaction, and detaches
+    the loaded objects without expiring them, so a response may still read them.
+    """
+    if session_wrote(session):
+        await session.commit()
+    else:
+        await session.close()
+    session.sync_session.info.pop(_WROTE, None)
 
 
 @asynccontextmanager

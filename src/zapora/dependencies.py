@@ -15,6 +15,7 @@ from zapora.auth.models import Role, User
 from zapora.auth.permissions import Permission, has_permission
 from zapora.auth.tokens import decode_access_token
 from zapora.config import Settings
+from zapora.db import finish
 from zapora.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from zapora.stores.models import Store
 
@@ -28,7 +29,7 @@ async def get_app_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Yield the request's session: commit after the route returns, roll back if it raises."""
+    """Yield the request's session: commit what the route wrote, roll back if it raises."""
     async with request.app.state.session_factory() as session:
         try:
             yield session
@@ -36,7 +37,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            await session.commit()
+            await finish(session)
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

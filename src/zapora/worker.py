@@ -7,7 +7,7 @@ import contextlib
 import signal
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from zapora.catalog.cache import create_menu_cache
 from zapora.config import Settings
@@ -51,11 +51,59 @@ class _FailureLog:
         self.count = 0
 
 
+class _InboxWakeup:
+    """Set ``event`` whenever a webhook stores messages, through PostgreSQL LISTEN.
+
+    It holds one connection of the engine's pool. Without PostgreSQL, or while that
+    connection is down, nothing sets the event and the worker's poll finds the messages.
+    """
+
+    def __init__(self, engine: AsyncEngine | None) -> None:
+        self.event = asyncio.Event()
+        self._engine = engine if engine and engine.dialect.name == "postgresql" else None
+        self._connection: AsyncConnection | None = None
+
+    async def ensure_listening(self) -> None:
+        """Open the listening connection if it is not open; log a failure and go on."""
+        if self._engine is None:
+            return
+        if self._connection is not None and not self._connection.closed:
+            driver = (await self._connection.get_raw_connection()).driver_connection
+            if driver is not None and not driver.is_closed():
+                return
+            await self.close()
+        from zapora.whatsapp.inbox import INBOX_CHANNEL
+
+        try:
+            connection = await self._engine.connect()
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
+            await raw.driver_connection.add_listener(INBOX_CHANNEL, self._notified)
+        except Exception:
+            logger.warning("worker.inbox_listen_failed", exc_info=True)
+            return
+        self._connection = connection
+        # Messages stored before the listener existed are found by the next sweep.
+        self.event.set()
+
+    def _notified(self, *_args: object) -> None:
+        self.event.set()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.invalidate()
+                await self._connection.close()
+            self._connection = None
+
+
 class Worker:
     """Poll the outbox and the inbox every ``worker_poll_seconds`` until stopped.
 
-    Once a batch sends something the next one starts at once, so a backlog drains without
-    waiting for the poll interval. An exception from either job is logged and the loop goes on.
+    Once a batch sends something or the sweep handles a message the next round starts at
+    once, so a backlog drains without waiting for the poll interval. On PostgreSQL a webhook
+    that stores messages also wakes the worker. An exception from any job is logged and the
+    loop goes on.
     """
 
     def __init__(
@@ -75,6 +123,8 @@ class Worker:
         self._sweep_failures = _FailureLog("worker.sweep_failed", "worker.sweep_recovered")
         self._offer_failures = _FailureLog("worker.offers_failed", "worker.offers_recovered")
         self._delay_failures = _FailureLog("worker.delays_failed", "worker.delays_recovered")
+        self._inbox_wakeup = _InboxWakeup(session_factory.kw.get("bind"))
+        self._swept = 0
 
     @property
     def consecutive_send_failures(self) -> int:
@@ -129,7 +179,7 @@ class Worker:
             # Imported here so that the sender keeps running while inbox processing cannot load.
             from zapora.whatsapp.processing import sweep_inbox
 
-            await sweep_inbox(self.settings, self.session_factory)
+            self._swept = await sweep_inbox(self.settings, self.session_factory)
         except Exception as exc:
             self._sweep_failures.failed(exc)
         else:
@@ -162,14 +212,34 @@ class Worker:
         return handled
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
-            handled = await self.run_once()
-            if handled:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stopping.wait(), timeout=self.settings.worker_poll_seconds
-                )
+        try:
+            while not self._stopping.is_set():
+                await self._inbox_wakeup.ensure_listening()
+                # Cleared first, so that a message stored during this round wakes the next.
+                self._inbox_wakeup.event.clear()
+                self._swept = 0
+                handled = await self.run_once()
+                if handled or self._swept:
+                    continue
+                await self._wait_for_work()
+        finally:
+            await self._inbox_wakeup.close()
+
+    async def _wait_for_work(self) -> None:
+        """Wait for a stop, a new inbox message or the poll interval, whichever comes first."""
+        waits = {
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(self._inbox_wakeup.event.wait()),
+        }
+        try:
+            await asyncio.wait(
+                waits,
+                timeout=self.settings.worker_poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
 
 async def run_forever(

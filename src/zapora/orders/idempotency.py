@@ -79,7 +79,7 @@ async def create_order_idempotently(
     store_id = store.id
     if key is None:
         order = await service.create_order(session, store, request, actor=actor)
-        return CreatedOrder(await service.get_order(session, store_id, order.id), replayed=False)
+        return CreatedOrder(order, replayed=False)
 
     digest = request_hash(request)
     existing = await _find_key(session, store_id, key)
@@ -100,7 +100,8 @@ async def create_order_idempotently(
             await session.flush()
     except IntegrityError as exc:
         return await _replay_winner(session, store_id, key, digest, exc)
-    return CreatedOrder(await service.get_order(session, store_id, order.id), replayed=False)
+    # The order carries the lines and event it was written with, so it is not read back.
+    return CreatedOrder(order, replayed=False)
 
 
 async def purge_expired_keys(session: AsyncSession, now: datetime, *, max_age: timedelta) -> int:

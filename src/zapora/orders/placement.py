@@ -190,10 +190,36 @@ async def place_order(
     _check_payment(draft, totals.total)
 
     placed_at = utcnow()
-    order = Order(
-        id=uuid.uuid4(),
+    order_id = uuid.uuid4()
+    # The lines and the first event are attached in memory, so the caller can build its
+    # response without reading the order back. Numbering comes last because it takes the
+    # store's row lock, which every other order of the store waits for until COMMIT.
+    lines = [
+        OrderLine(
+            order_id=order_id,
+            store_id=store.id,
+            position=position,
+            item_id=line.item_id,
+            name=line.name,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+            options=line.options,
+            notes=line.notes,
+        )
+        for position, line in enumerate(priced)
+    ]
+    first_event = OrderEvent(
+        order_id=order_id,
         store_id=store.id,
-        number=await next_order_number(session, store.id),
+        from_status=None,
+        to_status=OrderStatus.PLACED.value,
+        actor_type=actor_type.value,
+        actor_id=actor_id,
+    )
+    order = Order(
+        id=order_id,
+        store_id=store.id,
         customer_id=draft.customer_id,
         customer_name=draft.customer_name,
         customer_phone=draft.customer_phone,
@@ -212,34 +238,12 @@ async def place_order(
         total=totals.total,
         tracking_token=secrets.token_urlsafe(24),
         placed_at=placed_at,
+        lines=lines,
+        events=[first_event],
         **_zone_fields(terms, placed_at),
     )
+    order.number = await next_order_number(session, store.id)
     session.add(order)
-    for position, line in enumerate(priced):
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                store_id=store.id,
-                position=position,
-                item_id=line.item_id,
-                name=line.name,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                line_total=line.line_total,
-                options=line.options,
-                notes=line.notes,
-            )
-        )
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            store_id=store.id,
-            from_status=None,
-            to_status=OrderStatus.PLACED.value,
-            actor_type=actor_type.value,
-            actor_id=actor_id,
-        )
-    )
     await session.flush()
     increment_on_commit(session, ORDERS_PLACED, source=draft.source.value)
     logger.info(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -94,12 +94,15 @@ class _Received:
     contact: Contact | None
 
 
-async def store_delivery(session: AsyncSession, payload: WebhookPayload) -> StoredDelivery:
+async def store_delivery(
+    session: AsyncSession, payload: WebhookPayload, *, wake_workers: bool = False
+) -> StoredDelivery:
     """Upsert the senders, insert new messages and apply statuses; flush, never commit.
 
     Each message is inserted with ``ON CONFLICT (message_id) DO NOTHING``, so a redelivery,
     even one arriving at the same moment on another replica, stores nothing twice and
-    returns no id to process.
+    returns no id to process. With ``wake_workers``, on PostgreSQL, a new message to
+    process also wakes the workers that listen for one when the transaction commits.
     """
     result = StoredDelivery()
     received: list[_Received] = []
@@ -123,7 +126,7 @@ async def store_delivery(session: AsyncSession, payload: WebhookPayload) -> Stor
     for item in received:
         _count_event("message", item.header.type, MESSAGE_KINDS)
         customer_id = customer_ids[(item.store_id, item.wa_id)]
-        inbound_id = await _insert_message(session, item, customer_id)
+        inbound_id = await _insert_message(session, item, customer_id, notify=wake_workers)
         if inbound_id is None:
             result.duplicates += 1
             logger.info("webhook.message_duplicate", message_id=item.header.id)
@@ -142,21 +145,24 @@ async def store_delivery(session: AsyncSession, payload: WebhookPayload) -> Stor
 
 
 async def commit_delivery(
-    session_factory: async_sessionmaker[AsyncSession], payload: WebhookPayload
+    session_factory: async_sessionmaker[AsyncSession],
+    payload: WebhookPayload,
+    *,
+    wake_workers: bool = True,
 ) -> StoredDelivery:
     """Store a delivery in a transaction of its own and commit it.
 
-    A transaction that PostgreSQL aborts as a deadlock or serialization failure is run
-    again, up to ``STORE_ATTEMPTS`` times in all, after a short random pause. After the
-    last attempt the error propagates and the webhook returns 500. Meta redelivers a
-    webhook that does not get a 200, while a 200 without the rows would lose the
-    delivery for good.
+    ``wake_workers`` is passed to :func:`store_delivery`. A transaction that PostgreSQL
+    aborts as a deadlock or serialization failure is run again, up to ``STORE_ATTEMPTS``
+    times in all, after a short random pause. After the last attempt the error propagates
+    and the webhook returns 500. Meta redelivers a webhook that does not get a 200, while
+    a 200 without the rows would lose the delivery for good.
     """
     attempt = 1
     while True:
         try:
             async with session_factory() as session:
-                delivery = await store_delivery(session, payload)
+                delivery = await store_delivery(session, payload, wake_workers=wake_workers)
                 await session.commit()
             return delivery
         except DBAPIError as error:
@@ -266,6 +272,10 @@ async def _upsert_senders(
     return customer_ids
 
 
+# Workers LISTEN on this channel to process new messages without waiting for their poll.
+INBOX_CHANNEL = "zapora_inbox"
+
+
 def _insert(session: AsyncSession) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(InboundMessage)
@@ -273,7 +283,7 @@ def _insert(session: AsyncSession) -> Any:
 
 
 async def _insert_message(
-    session: AsyncSession, item: _Received, customer_id: uuid.UUID
+    session: AsyncSession, item: _Received, customer_id: uuid.UUID, *, notify: bool
 ) -> uuid.UUID | None:
     now = utcnow()
     silent = item.header.type in SILENT_TYPES
@@ -297,5 +307,10 @@ async def _insert_message(
         .on_conflict_do_nothing(index_elements=[InboundMessage.message_id])
         .returning(InboundMessage.id)
     )
+    if notify and not silent and session.get_bind().dialect.name == "postgresql":
+        # RETURNING runs for inserted rows only, so a duplicate wakes no worker, and this
+        # saves a round trip. PostgreSQL delivers the notification at COMMIT, drops it on
+        # rollback and folds repeats within one transaction.
+        statement = statement.returning(func.pg_notify(INBOX_CHANNEL, ""))
     inbound_id: uuid.UUID | None = (await session.execute(statement)).scalar_one_or_none()
     return inbound_id

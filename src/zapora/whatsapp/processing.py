@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ BACKOFF_MAX_SECONDS = 15 * 60.0
 LAST_ERROR_MAX_LENGTH = 200
 # Bounds how many older messages of one customer a single call catches up on.
 MAX_MESSAGES_PER_CALL = 100
+# Messages a sweep processes at a time, each in its own session and transaction. The
+# customer's row lock keeps each customer's messages in order whatever the concurrency.
+SWEEP_CONCURRENCY = 8
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -73,7 +77,11 @@ async def process_new_messages(
 async def sweep_inbox(
     settings: Settings, session_factory: SessionFactory, *, limit: int = 50
 ) -> int:
-    """Process up to ``limit`` pending messages that are due, oldest first; return the count."""
+    """Process up to ``limit`` pending messages that are due, oldest first; return the count.
+
+    Up to ``SWEEP_CONCURRENCY`` are processed at a time, so one message's database round
+    trips overlap with another's work.
+    """
     async with session_factory() as session:
         due = await session.scalars(
             select(InboundMessage.id)
@@ -85,8 +93,13 @@ async def sweep_inbox(
             .limit(limit)
         )
         inbound_ids = list(due)
-    for inbound_id in inbound_ids:
-        await process_inbound(settings, session_factory, inbound_id)
+    semaphore = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+    async def process(inbound_id: uuid.UUID) -> None:
+        async with semaphore:
+            await process_inbound(settings, session_factory, inbound_id)
+
+    await asyncio.gather(*(process(inbound_id) for inbound_id in inbound_ids))
     return len(inbound_ids)
 
 

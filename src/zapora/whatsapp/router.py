@@ -60,7 +60,7 @@ async def receive_webhook(
     settings: SettingsDep,
     signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
 ) -> WebhookReceipt:
-    """Store a signed WhatsApp delivery, each message once, and process it after the response."""
+    """Store a signed WhatsApp delivery, each message once, and acknowledge it."""
     body = await request.body()
     verify_signature(body, signature, settings.whatsapp_app_secret)
     payload = parse_webhook_body(body)
@@ -69,8 +69,11 @@ async def receive_webhook(
     # A session of its own, committed before the response is sent, so the messages are
     # stored before Meta receives the 200 and before processing reads them.
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    delivery = await commit_delivery(session_factory, payload)
-    if delivery.pending_ids:
+    inline = settings.webhooks_processed_inline
+    # Without inline processing the worker picks the messages up: the insert transaction
+    # wakes it on PostgreSQL, and its inbox sweep finds them otherwise.
+    delivery = await commit_delivery(session_factory, payload, wake_workers=not inline)
+    if delivery.pending_ids and inline:
         background_tasks.add_task(
             process_new_messages, settings, session_factory, delivery.pending_ids
         )

@@ -168,6 +168,13 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index(batch_op.f("ix_outbox_messages_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_messages_pending_store_id_to",
+            ["store_id", "to", "created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_outbox_messages_order_id_orders"),
             "orders",
@@ -224,6 +231,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_outbox_messages_order_id_orders"), type_="foreignkey"
         )
+        batch_op.drop_index("ix_outbox_messages_pending_store_id_to")
         batch_op.drop_index(batch_op.f("ix_outbox_messages_order_id"))
         batch_op.drop_column("template_body")
         batch_op.drop_column("kind")
