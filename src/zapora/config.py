@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     signed_url_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
     proof_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
-    # A customer is told once that an order runs late, this long after its estimate.
+    # Minutes past an order's estimate before its customer gets the one delay message.
     delay_notice_grace_minutes: int = Field(default=10, ge=0)
     # Status updates about one order closer together than this are merged into the latest.
     notification_merge_seconds: float = Field(default=5.0, ge=0)

@@ -100,7 +100,7 @@ def _discard_closed_connections(engine: AsyncEngine) -> None:
 
     This replaces ``pool_pre_ping``, whose ping in SQLAlchemy 2.0's asyncpg dialect costs
     three round trips (begin, a query, rollback) on every checkout. A server that restarts
-    or ends an idle session closes the socket, and the driver sees that without a round
+    or ends an idle session closes the socket, and the driver detects that without a round
     trip. A peer that vanished without closing the socket is still found only by the
     failing query, after which SQLAlchemy replaces the pool's connections.
     """

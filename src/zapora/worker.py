@@ -54,7 +54,7 @@ class _FailureLog:
 class _InboxWakeup:
     """Set ``event`` whenever a webhook stores messages, through PostgreSQL LISTEN.
 
-    It holds one connection of the engine's pool. Without PostgreSQL, or while that
+    It keeps one connection of the engine's pool. Without PostgreSQL, or while that
     connection is down, nothing sets the event and the worker's poll finds the messages.
     """
 
@@ -194,7 +194,7 @@ class Worker:
         else:
             self._offer_failures.succeeded()
         try:
-            # Customers whose order runs past its estimate are told once.
+            # Customers whose order runs past its estimate get one delay message.
             from zapora.orders.delays import notify_late_orders
 
             await notify_late_orders(self.settings, self.session_factory)

@@ -43,7 +43,7 @@ CatalogWriter = Annotated[User, Depends(require(Permission.CATALOG_WRITE))]
 @public_router.get("/stores/{slug}/menu", response_model=MenuOut)
 async def get_menu(slug: str, menus: MenuCacheDep) -> Response:
     """Return a store's menu in display order, unavailable entries included and flagged."""
-    # The cache holds MenuOut JSON already, so it is sent as it is, without a parse and a dump.
+    # The cache contains MenuOut JSON already, so it is sent as it is, without a parse and a dump.
     return Response(await menus.menu_json_by_slug(slug), media_type="application/json")
 
 

@@ -95,7 +95,7 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     # A typed address without a pin: staff confirm the fee before accepting the order.
     fee_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
     estimated_delivery_at: Mapped[datetime | None] = mapped_column()
-    # Set once when the customer was told the order runs late.
+    # Set once, when the delay message to the customer was queued.
     delay_notified_at: Mapped[datetime | None] = mapped_column()
     # At most one courier: set with a conditional UPDATE so concurrent accepts cannot both win.
     courier_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -19,7 +19,7 @@ class Language(StrEnum):
 
 
 class TypedAddressPolicy(StrEnum):
-    """What happens to a delivery address typed without a location pin."""
+    """Handling of a delivery address typed without a location pin."""
 
     # Accept the order with the fee to be confirmed by staff before they accept it.
     CONFIRM_FEE = "confirm_fee"
@@ -67,7 +67,7 @@ class Store(UUIDPrimaryKey, Timestamps, Base):
     update_template_name: Mapped[str | None] = mapped_column(String(512))
     update_template_language: Mapped[str | None] = mapped_column(String(16))
     update_template_parameters: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
-    # Seconds a courier has to answer an automatic delivery offer.
+    # Seconds a courier has to accept or decline an automatic delivery offer.
     courier_offer_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
 
 
