@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+import redis.asyncio as redis
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
+from redis.exceptions import RedisError
 
 from tests.conftest import _unavailable, make_settings
 from zapora.app import create_app
 from zapora.config import Settings
-from zapora.ratelimit.limiter import RateLimiter, storage_uri
 
 SHARED_REDIS_URL = os.environ.get("ZAPORA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -44,8 +45,23 @@ def storage(request: pytest.FixtureRequest) -> str:
 
 
 async def _redis_reachable(url: str) -> bool:
-    limiter = RateLimiter(storage_uri(url), key_prefix="zapora-test:ping")
-    return await limiter.storage.check()
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(await client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+
+
+async def delete_keys(url: str, prefix: str) -> None:
+    """Delete the keys under ``prefix``, and only them, from a shared Redis."""
+    client = redis.Redis.from_url(url)
+    try:
+        async for key in client.scan_iter(match=f"{prefix}:*"):
+            await client.delete(key)
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture
@@ -58,7 +74,7 @@ async def storage_settings(storage: str) -> AsyncIterator[dict[str, object]]:
         _unavailable(f"Redis at {SHARED_REDIS_URL} is not reachable")
     prefix = f"zapora-test:ratelimit:{uuid.uuid4().hex}"
     yield {"redis_url": SHARED_REDIS_URL, "rate_limit_key_prefix": prefix}
-    await RateLimiter(storage_uri(SHARED_REDIS_URL), key_prefix=prefix).storage.reset()
+    await delete_keys(SHARED_REDIS_URL, prefix)
 
 
 @pytest.fixture
@@ -148,8 +164,11 @@ def assert_rate_limited(response: httpx.Response, limit: int) -> None:
     assert body["status"] == 429
     assert "Retry after" in body["detail"]
     retry_after = int(response.headers["Retry-After"])
-    assert 1 <= retry_after <= 60
+    # These tests use per-minute windows. After a burst, the sliding window counter in
+    # Redis can keep a client waiting up to two periods: the burst's fixed window, then the
+    # part of the next one in which its weighted count still fills the limit.
+    assert 1 <= retry_after <= 120
     assert body["retry_after"] == retry_after
     assert response.headers["RateLimit-Limit"] == str(limit)
     assert response.headers["RateLimit-Remaining"] == "0"
-    assert 0 <= int(response.headers["RateLimit-Reset"]) <= 60
+    assert 0 <= int(response.headers["RateLimit-Reset"]) <= retry_after

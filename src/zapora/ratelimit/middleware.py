@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -50,6 +51,9 @@ def _compile(template: str) -> re.Pattern[str]:
 _COMPILED = tuple((_compile(template), route_class) for template, route_class in ROUTE_CLASSES)
 
 
+# Each distinct path is classified once. Paths with ids in them each take an entry, and the
+# least recently used are forgotten past this count.
+@functools.lru_cache(maxsize=4096)
 def classify(path: str) -> RouteClass | None:
     """Return the route class of ``path``, or None when it is not limited."""
     for pattern, route_class in _COMPILED:
@@ -58,6 +62,7 @@ def classify(path: str) -> RouteClass | None:
     return RouteClass.DEFAULT
 
 
+@functools.lru_cache(maxsize=4096)
 def address_bucket(address: str) -> str:
     """Return the bucket of a client address: the IPv4 address, or the IPv6 /64 network.
 
