@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-import structlog
 from fastapi.routing import RouteContext, iter_route_contexts
+from prometheus_client import Counter, Histogram
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zapora.observability.logging import log_request
 from zapora.observability.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
-
-access_logger = structlog.get_logger("zapora.access")
 
 # The route label of a request that matches no route, so that random paths cannot create
 # new time series.
@@ -46,6 +46,16 @@ def route_template(scope: Scope, routes: Sequence[BaseRoute | RouteContext]) -> 
     return partial or UNMATCHED_ROUTE
 
 
+@dataclass(frozen=True, slots=True)
+class _Series:
+    requests: Counter
+    latency: Histogram
+
+    def observe(self, duration: float) -> None:
+        self.requests.inc()
+        self.latency.observe(duration)
+
+
 class HttpMetricsMiddleware:
     """Count and time every HTTP request and write one ``http.request`` log line for it.
 
@@ -62,6 +72,22 @@ class HttpMetricsMiddleware:
         # Matching a request against every route costs more than the rest of this
         # middleware, so each path's template is matched once.
         self._templates: dict[tuple[str, str, str], str] = {}
+        # The labelled series of each route, method and status. Looking labels up costs a
+        # lock and a few hashes per request, and there are few routes, methods and statuses.
+        self._series_cache: dict[tuple[str, str, int], _Series] = {}
+
+    def _series(self, route: str, method: str, status: int) -> _Series:
+        key = (route, method, status)
+        series = self._series_cache.get(key)
+        if series is None:
+            if len(self._series_cache) >= MAX_REMEMBERED_TEMPLATES:
+                self._series_cache.clear()
+            series = _Series(
+                HTTP_REQUESTS.labels(route=route, method=method, status=str(status)),
+                HTTP_LATENCY.labels(route=route, method=method),
+            )
+            self._series_cache[key] = series
+        return series
 
     def _route_contexts(self) -> list[RouteContext]:
         # Rebuilt only when routes were added since, which in practice is never after startup.
@@ -70,6 +96,10 @@ class HttpMetricsMiddleware:
             self._contexts_built_from = len(self.routes)
             self._templates.clear()
         return self._contexts
+
+    def _remembered_template(self, scope: Scope) -> str | None:
+        self._route_contexts()
+        return self._templates.get((scope["method"], scope.get("root_path", ""), scope["path"]))
 
     def _route_template(self, scope: Scope) -> str:
         contexts = self._route_contexts()
@@ -87,7 +117,10 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        scope_before_routing = dict(scope)
+        # A path seen before has its template already, so the scope is copied before routing
+        # only for a new path, which is matched once the response is sent.
+        route = self._remembered_template(scope)
+        scope_before_routing = dict(scope) if route is None else scope
         status = 500
         finished: float | None = None
 
@@ -106,11 +139,10 @@ class HttpMetricsMiddleware:
             HTTP_IN_FLIGHT.dec()
             duration = (finished or time.perf_counter()) - started
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-            route = self._route_template(scope_before_routing)
-            HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-            HTTP_LATENCY.labels(route=route, method=method).observe(duration)
-            access_logger.info(
-                "http.request",
+            if route is None:
+                route = self._route_template(scope_before_routing)
+            self._series(route, method, status).observe(duration)
+            log_request(
                 method=method,
                 route=route,
                 status=status,

@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 REQUEST_ID_HEADER = "x-request-id"
 # Accept a caller's id only when it is short and plain, so it is safe in logs and headers.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.encode("latin-1")
+_FORWARDED_FOR_KEY = b"x-forwarded-for"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -71,11 +73,16 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {key.decode("latin-1"): value for key, value in scope["headers"]}
-        offered = headers.get(REQUEST_ID_HEADER, b"").decode("latin-1")
+        offered = ""
+        forwarded: str | None = None
+        # ASGI header names are lower-case. When a header repeats, its last value is used.
+        for key, value in scope["headers"]:
+            if key == _REQUEST_ID_KEY:
+                offered = value.decode("latin-1")
+            elif key == _FORWARDED_FOR_KEY:
+                forwarded = value.decode("latin-1") or None
         request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
         peer = scope["client"][0] if scope.get("client") else None
-        forwarded = headers.get("x-forwarded-for", b"").decode("latin-1") or None
         ip = client_ip(peer, forwarded, self.trusted_proxies)
         scope.setdefault("state", {})
         scope["state"]["request_id"] = request_id
@@ -90,5 +97,8 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id, client_ip=ip):
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id, client_ip=ip)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
