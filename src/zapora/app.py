@@ -17,7 +17,7 @@ from zapora.catalog.cache import PublishMenuChanges, create_menu_cache
 from zapora.catalog.router import public_router as menu_router
 from zapora.catalog.router import router as catalog_router
 from zapora.config import Settings, get_settings
-from zapora.db import create_engine, create_session_factory
+from zapora.db import create_engine, create_read_session_factory, create_session_factory
 from zapora.delivery.courier_router import router as courier_router
 from zapora.delivery.router import files_router
 from zapora.delivery.router import router as dispatch_router
@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.tracing is not None:
                 app.state.tracing.shutdown()
             await menu_cache.close()
+            if app.state.rate_limiter is not None:
+                await app.state.rate_limiter.close()
             await engine.dispose()
             mark_this_process_ended()
             logger.info("app.stopped")
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.read_session_factory = create_read_session_factory(engine)
     app.state.menu_cache = menu_cache
     app.state.shutdown = shutdown
     app.state.readiness = ReadinessState()

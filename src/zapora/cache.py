@@ -2,18 +2,34 @@
 
 Values are bytes or integers. The Redis backend runs without a pickler, so nothing read back
 from Redis is ever unpickled.
+
+``InvalidationChannel`` notifies every process that an entry it keeps in its own memory
+changed, so that hot reads cost no Redis round trip. cashews has a client-side mode for this
+(``BcastClientSide``, built on Redis key tracking, cashews 7.6), which does not fit here:
+
+- Its local copies never expire. A subscription that dies without an error, as on a dropped
+  network path, keeps stale values until the process restarts.
+- A value read from Redis just before its invalidation arrives is stored after it, again
+  with no expiry.
+- It stores misses too. A process that waits for another's load then reads its stored miss
+  instead of the loaded value.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import redis.asyncio as redis
 import structlog
 from cashews import Cache, CacheBackendInteractionError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from zapora.config import Settings
@@ -32,6 +48,10 @@ MEMORY_MAX_ENTRIES = 10_000
 LOCK_EXPIRE_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.01
 ERROR_LOG_INTERVAL_SECONDS = 60.0
+
+# A lost subscription is retried after this long. Meanwhile every read goes to Redis.
+RESUBSCRIBE_SECONDS = 1.0
+CLOSE_WAIT_SECONDS = 1.0
 
 Loader = Callable[[], Awaitable[bytes | None]]
 KeyBuilder = Callable[[], Awaitable[str]]
@@ -187,3 +207,104 @@ class ReadThroughCache:
             entry.users -= 1
             if entry.users == 0:
                 del self._local_locks[key]
+
+
+class InvalidationChannel:
+    """A Redis pub/sub channel that notifies every process of the local copies to drop.
+
+    ``listening`` is true only while the subscription is confirmed: a process may keep
+    local copies only then. ``on_reset`` runs when the subscription starts and whenever it
+    is lost, since messages sent while it was down are lost too: the owner drops every copy,
+    and a copy read before a reset or a message must not be kept after it. The subscription
+    starts with the first call to ``start`` from a running event loop.
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        channel: str,
+        *,
+        on_message: Callable[[str], None],
+        on_reset: Callable[[], None],
+    ) -> None:
+        self.channel = channel
+        self.on_message = on_message
+        self.on_reset = on_reset
+        self.client = redis.Redis.from_url(
+            redis_url,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            # A subscription that redis-py restored by itself would hide the messages lost
+            # while it was down, so every failure reaches ``_listen_forever`` instead.
+            retry=Retry(NoBackoff(), retries=0),
+            client_name="zapora-cache-invalidation",
+        )
+        self.listening = False
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._lost_logged = False
+
+    def start(self) -> None:
+        if self._task is None and not self._closed:
+            # A context of its own, so that its log lines carry no request's fields.
+            self._task = asyncio.get_running_loop().create_task(
+                self._listen_forever(), context=contextvars.Context()
+            )
+
+    async def publish(self, message: str) -> None:
+        await self.client.publish(self.channel, message)
+
+    async def close(self) -> None:
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # NOTE: redis-py 8.2 can swallow a cancellation during a read. The loop then stops
+            # on ``_closed`` at the next message, and the wait is bounded for that case.
+            await asyncio.wait({task}, timeout=CLOSE_WAIT_SECONDS)
+        self._reset()
+        await self.client.aclose()
+
+    def _reset(self) -> None:
+        self.listening = False
+        self.on_reset()
+
+    async def _listen_forever(self) -> None:
+        while not self._closed:
+            try:
+                await self._listen()
+            except Exception as error:
+                self._reset()
+                if not self._lost_logged:
+                    logger.warning(
+                        "cache.invalidation_lost",
+                        channel=self.channel,
+                        error=repr(error),
+                        action="local copies are dropped and every read goes to Redis",
+                    )
+                    self._lost_logged = True
+                await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+    async def _listen(self) -> None:
+        pubsub = self.client.pubsub()
+        try:
+            await pubsub.subscribe(self.channel)
+            while True:
+                confirmation = await pubsub.get_message(timeout=REDIS_TIMEOUT_SECONDS)
+                if confirmation is None:
+                    raise TimeoutError("the subscription was not confirmed")
+                if confirmation["type"] == "subscribe":
+                    break
+            self.on_reset()
+            self.listening = True
+            if self._lost_logged:
+                logger.info("cache.invalidation_resumed", channel=self.channel)
+                self._lost_logged = False
+            while not self._closed:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                if message is not None and message["type"] == "message":
+                    self.on_message(message["data"].decode())
+        finally:
+            self.listening = False
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()

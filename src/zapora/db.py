@@ -139,6 +139,40 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 _WROTE = "zapora_wrote"
+_READ_ONLY = "zapora_read_only"
+
+
+class ReadOnlySessionError(RuntimeError):
+    """Raised when a read session is asked to write."""
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Create sessions for routes that only read.
+
+    On PostgreSQL their statements run without an explicit transaction, which saves the
+    round trips of BEGIN and of the ROLLBACK that ends it when the connection goes back to
+    the pool. Each statement then reads its own snapshot of committed rows. A write through
+    such a session raises ReadOnlySessionError before it reaches the database. SQLite
+    sessions stay transactional, as its connections are local and BEGIN costs no round trip.
+    """
+    bind = engine
+    if engine.dialect.name != "sqlite":
+        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(
+        bind, expire_on_commit=False, autoflush=False, info={_READ_ONLY: True}
+    )
+
+
+def _reject_write(session: Session) -> None:
+    if session.info.get(_READ_ONLY):
+        raise ReadOnlySessionError(
+            "write rejected: this session is read-only; remove @reads_only from a route that writes"
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _check_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _reject_write(session)
 
 
 @event.listens_for(Session, "after_flush")
@@ -150,6 +184,7 @@ def _mark_flushed(session: Session, _context: Any) -> None:
 def _mark_statement(state: ORMExecuteState) -> None:
     # Anything but a SELECT may write: ORM and Core DML as well as text statements.
     if not state.is_select:
+        _reject_write(state.session)
         state.session.info[_WROTE] = True
 
 

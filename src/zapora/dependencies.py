@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -21,6 +21,26 @@ from zapora.stores.models import Store
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+# Route functions that only read, whose requests get a read session (see reads_only).
+_READ_ONLY_ENDPOINTS: set[Callable[..., Any]] = set()
+
+
+def reads_only(endpoint: Endpoint) -> Endpoint:
+    """Mark a route function whose request, dependencies included, never writes.
+
+    Its session comes from ``app.state.read_session_factory``, which skips the transaction's
+    own round trips on PostgreSQL and refuses writes. Put it under the route decorator.
+    """
+    _READ_ONLY_ENDPOINTS.add(endpoint)
+    return endpoint
+
+
+def _is_read_only(request: Request) -> bool:
+    route = request.scope.get("route")
+    return getattr(route, "endpoint", None) in _READ_ONLY_ENDPOINTS
+
 
 async def get_app_settings(request: Request) -> Settings:
     # Async so FastAPI calls it inline instead of handing it to a worker thread.
@@ -30,7 +50,9 @@ async def get_app_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Yield the request's session: commit what the route wrote, roll back if it raises."""
-    async with request.app.state.session_factory() as session:
+    state = request.app.state
+    factory = state.read_session_factory if _is_read_only(request) else state.session_factory
+    async with factory() as session:
         try:
             yield session
         except BaseException:

@@ -19,6 +19,7 @@ from tests.whatsapp.payloads import (
 )
 from zapora.customers.models import Customer
 from zapora.outbox.models import OutboxMessage
+from zapora.stores.models import Store
 from zapora.whatsapp.models import InboundMessage, InboxStatus
 
 WITH_NINTH_DIGIT = "5511955551234"
@@ -211,3 +212,34 @@ async def test_concurrent_redelivery_processed_once(client, settings, store, ses
     replies = await count(session_factory, OutboxMessage, OutboxMessage.to == "5521955550002")
     assert replies == replies_for_one_message
     assert await count(session_factory, Customer, Customer.wa_id == "5521955550002") == 1
+
+
+async def test_changed_number_stops_matching(client, store, session_factory):
+    old_number = store.whatsapp_phone_number_id
+    async with session_factory() as fresh:
+        moved = await fresh.get(Store, store.id)
+        moved.whatsapp_phone_number_id = "pn-moved"
+        await fresh.commit()
+
+    old = await post_webhook(client, envelope(old_number, [text_message("Oi")]))
+    new = await post_webhook(client, envelope("pn-moved", [text_message("Oi")]))
+
+    assert old.json()["messages_stored"] == 0
+    assert new.json()["messages_stored"] == 1
+    [inbound] = await fetch_all(session_factory, InboundMessage)
+    assert inbound.store_id == store.id
+    assert await count(session_factory, Customer) == 1
+
+
+async def test_deleted_store_number_ignored(client, store, session_factory):
+    number = store.whatsapp_phone_number_id
+    assert (await post_webhook(client, envelope(number, [text_message("Oi")]))).status_code == 200
+    async with session_factory() as fresh:
+        await fresh.delete(await fresh.get(Store, store.id))
+        await fresh.commit()
+
+    response = await post_webhook(client, envelope(number, [text_message("Oi")]))
+
+    assert response.status_code == 200
+    assert response.json()["messages_stored"] == 0
+    assert await count(session_factory, InboundMessage) == 0

@@ -15,7 +15,7 @@ from zapora.audit import service
 from zapora.audit.schemas import AuditEntryOut, AuditPage, AuditQuery, PlatformAuditQuery
 from zapora.auth.models import User
 from zapora.auth.permissions import Permission
-from zapora.dependencies import SessionDep, load_store_for, require
+from zapora.dependencies import SessionDep, load_store_for, reads_only, require
 from zapora.errors import PROBLEM_CONTENT_TYPE
 
 router = APIRouter(tags=["audit"])
@@ -50,6 +50,7 @@ def _page(page: service.AuditListPage) -> AuditPage:
         }
     ),
 )
+@reads_only
 async def list_store_audit(
     store_id: uuid.UUID,
     query: Annotated[AuditQuery, Query()],
@@ -69,6 +70,7 @@ async def list_store_audit(
     response_model=AuditPage,
     responses=_problems({403: "Only platform admins read every store's log.", 422: _INVALID}),
 )
+@reads_only
 async def list_platform_audit(
     query: Annotated[PlatformAuditQuery, Query()],
     session: SessionDep,

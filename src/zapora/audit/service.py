@@ -91,12 +91,14 @@ async def record(
     target_id: uuid.UUID | str | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
+    flush: bool = True,
 ) -> AuditEntry:
     """Add one audit entry; the request id and client IP come from the request's log context.
 
     ``action`` is a dotted name such as ``order.transitioned`` or ``auth.login_failed``.
     Values of the fields in SECRET_FIELDS are replaced by REDACTED. Other secrets must
-    never be passed in ``before`` or ``after``.
+    never be passed in ``before`` or ``after``. With ``flush`` false the entry waits for
+    the caller's next flush, which writes it together with the change it describes.
     """
     context = structlog.contextvars.get_contextvars()
     entry = AuditEntry(
@@ -113,7 +115,8 @@ async def record(
         request_id=context.get("request_id"),
     )
     session.add(entry)
-    await session.flush()
+    if flush:
+        await session.flush()
     return entry
 
 

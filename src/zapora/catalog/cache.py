@@ -14,15 +14,28 @@ token, which no reader looks up again. Tokens are random rather than a counter, 
 that expired or was evicted gets a fresh token instead of one whose entry may still be live.
 The TTL (``settings.cache_ttl_seconds``) is a backstop: it bounds how long an old menu can
 be served when publishing a new version fails.
+
+Each process also keeps the menus it has read in its own memory, so that a cached read makes
+no Redis round trip. Publishing a version sends the store id on the channel
+``{prefix}:menu-versions`` and every process drops its copy of that menu, then reads the new
+version from Redis. Copies are kept only while the process is subscribed, and a lost
+subscription drops them all. A copy lives ``LOCAL_TTL_SECONDS`` at most, which bounds how
+long a process can serve an old menu if the subscription dies without an error. Other
+replicas serve the new menu once the message reaches them (the tests bound this at 1 s).
+Without Redis the process is the only writer and drops its copies itself. Next to a copy's
+JSON the process keeps the menu parsed, once it was asked for, so that reading the same
+version again costs no parsing.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
@@ -30,7 +43,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zapora.cache import BACKEND_ERRORS, ReadThroughCache, create_cache
+from zapora.cache import BACKEND_ERRORS, InvalidationChannel, ReadThroughCache, create_cache
 from zapora.catalog.changes import has_menu_change, take_menu_changes
 from zapora.catalog.schemas import MenuOut
 from zapora.catalog.service import load_menu
@@ -48,6 +61,10 @@ VERSION_TTL_SECONDS = 86_400
 MAX_SLUG_LENGTH = 64
 # Maximum count of remembered slugs. Past it they are all forgotten and looked up again.
 MAX_REMEMBERED_SLUGS = 10_000
+# How long a process serves a menu from its own memory before it reads the version again.
+LOCAL_TTL_SECONDS = 5.0
+# Maximum count of menus kept in process memory. Past it they are all dropped.
+MAX_LOCAL_MENUS = 1_000
 _SESSION_INFO_KEY = "zapora.menu_cache"
 
 
@@ -79,6 +96,15 @@ def _store_not_found(slug: str) -> NotFoundError:
     return NotFoundError(f"Store '{slug}' not found.", field="slug", fix="check the store link")
 
 
+@dataclass(slots=True)
+class _LocalMenu:
+    """A menu kept in process memory: when it expires, its JSON and, once parsed, its model."""
+
+    expires_at: float
+    value: bytes
+    menu: MenuOut | None = None
+
+
 class MenuCache:
     """Store menus and slug lookups, read through a cashews cache.
 
@@ -94,6 +120,7 @@ class MenuCache:
         *,
         ttl_seconds: int,
         key_prefix: str,
+        redis_url: str = "",
     ) -> None:
         self.read_through = read_through
         self.session_factory = session_factory
@@ -103,6 +130,21 @@ class MenuCache:
         self._unpublished: set[uuid.UUID] = set()
         # Slugs never change, so a slug found once needs no cache round trip again.
         self._slug_ids: dict[str, uuid.UUID] = {}
+        # Menus read from the cache, by store.
+        self._local: dict[uuid.UUID, _LocalMenu] = {}
+        # Number of times local copies were dropped. A read that started under another
+        # number stores no copy, because its value may predate the drop.
+        self._generation = 0
+        self.channel: InvalidationChannel | None = None
+        if redis_url:
+            self.channel = InvalidationChannel(
+                redis_url,
+                self._key("menu-versions"),
+                on_message=self._on_message,
+                on_reset=self._drop_all,
+            )
+        self._menu_hits = CACHE_REQUESTS.labels(cache="menu", result="hit")
+        self._slug_hits = CACHE_REQUESTS.labels(cache="store_slug", result="hit")
 
     async def menu_by_slug(self, slug: str, session: AsyncSession | None = None) -> MenuOut:
         """Return the menu of the store with this slug or raise NotFoundError."""
@@ -128,18 +170,68 @@ class MenuCache:
 
         ``session`` is the caller's, if it has one: it is read only when it may hold
         SQLite's write lock, or when it changed this menu and has not committed yet.
+
+        The menu returned may be the same object for every caller until the menu changes,
+        so callers must treat it as read-only and copy what they want to change.
         """
         if session is not None and has_menu_change(session, store_id):
             # The caller's uncommitted change must not reach the cache.
             return await load_menu_out(session, store_id)
         value = await self._menu_json(store_id, session)
-        return None if value is None else MenuOut.model_validate_json(value)
+        if value is None:
+            return None
+        local = self._local.get(store_id)
+        if local is None or local.value is not value:
+            # Not kept in memory: this caller gets a model of its own.
+            return MenuOut.model_validate_json(value)
+        if local.menu is None:
+            local.menu = MenuOut.model_validate_json(value)
+        return local.menu
 
     async def _menu_json(self, store_id: uuid.UUID, session: AsyncSession | None) -> bytes | None:
         if session is not None and has_menu_change(session, store_id):
             menu = await load_menu_out(session, store_id)
             return None if menu is None else menu.model_dump_json().encode()
+        local = self._local.get(store_id)
+        if local is not None and local.expires_at > time.monotonic() and self._may_keep():
+            self._menu_hits.inc()
+            return local.value
+        if self.channel is not None:
+            self.channel.start()
+        generation = self._generation
+        value = await self._shared_menu_json(store_id, session)
+        if value is not None and generation == self._generation and self._may_keep():
+            if len(self._local) >= MAX_LOCAL_MENUS:
+                self._local.clear()
+            self._local[store_id] = _LocalMenu(time.monotonic() + LOCAL_TTL_SECONDS, value)
+        return value
 
+    def _may_keep(self) -> bool:
+        """Return whether local copies may be kept and served now."""
+        if self._unpublished:
+            return False
+        return self.channel is None or self.channel.listening
+
+    def _on_message(self, message: str) -> None:
+        try:
+            store_id = uuid.UUID(message)
+        except ValueError:
+            self._drop_all()
+            return
+        self._drop((store_id,))
+
+    def _drop(self, store_ids: Iterable[uuid.UUID]) -> None:
+        self._generation += 1
+        for store_id in store_ids:
+            self._local.pop(store_id, None)
+
+    def _drop_all(self) -> None:
+        self._generation += 1
+        self._local.clear()
+
+    async def _shared_menu_json(
+        self, store_id: uuid.UUID, session: AsyncSession | None
+    ) -> bytes | None:
         async def load() -> bytes | None:
             async with self._reader(session) as reader:
                 menu = await load_menu_out(reader, store_id)
@@ -158,6 +250,8 @@ class MenuCache:
         When the backend fails, the stores are kept and retried before this cache's next
         menu read. Other replicas can serve the old menu until then, or until its TTL ends.
         """
+        store_ids = set(store_ids)
+        self._drop(store_ids)
         self._unpublished.update(store_ids)
         try:
             await self._write_versions()
@@ -170,6 +264,9 @@ class MenuCache:
             )
 
     async def close(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()
+        self._drop_all()
         await self.read_through.cache.close()
 
     def _key(self, *parts: object) -> str:
@@ -181,6 +278,8 @@ class MenuCache:
             await self.read_through.cache.set(
                 version_key, _new_version(), expire=VERSION_TTL_SECONDS
             )
+            if self.channel is not None:
+                await self.channel.publish(str(store_id))
             self._unpublished.discard(store_id)
 
     async def menu_key(self, store_id: uuid.UUID) -> str:
@@ -204,7 +303,7 @@ class MenuCache:
             raise _store_not_found(slug)
         known = self._slug_ids.get(slug)
         if known is not None:
-            CACHE_REQUESTS.labels(cache="store_slug", result="hit").inc()
+            self._slug_hits.inc()
             return known
 
         async def load() -> bytes | None:
@@ -248,6 +347,7 @@ def create_menu_cache(
         session_factory,
         ttl_seconds=settings.cache_ttl_seconds,
         key_prefix=settings.cache_key_prefix,
+        redis_url=settings.redis_url,
     )
     info: dict[Any, Any] = dict(session_factory.kw.get("info") or {})
     info[_SESSION_INFO_KEY] = menu_cache
@@ -283,8 +383,9 @@ async def publish_menu_changes(session: SessionDep) -> AsyncIterator[None]:
     """Commit the request's session when the route returns, then publish its menu changes.
 
     This runs before the response is sent, so a client that got the response reads the new
-    menu on every replica, unless publishing failed (see ``MenuCache.publish``). The session
-    dependency's own commit then finds nothing to write.
+    menu on this replica, and on the others once the version message reaches them, unless
+    publishing failed (see ``MenuCache.publish``). The session dependency's own commit then
+    finds nothing to write.
     """
     yield
     await commit_and_publish(session)

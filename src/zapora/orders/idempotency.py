@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, Insert, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.audit.service import Actor
@@ -33,6 +34,8 @@ logger = structlog.get_logger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Rounds of storing the key, finding it taken and deleting it because it had expired.
+CLAIM_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -76,32 +79,67 @@ async def create_order_idempotently(
     Flushes and never commits: the key is stored in the caller's transaction with the
     order, so either both exist or neither does.
     """
-    store_id = store.id
     if key is None:
         order = await service.create_order(session, store, request, actor=actor)
         return CreatedOrder(order, replayed=False)
 
     digest = request_hash(request)
-    existing = await _find_key(session, store_id, key)
-    if existing is not None:
-        if existing.created_at > utcnow() - key_ttl:
-            return await _replay(session, existing, digest)
-        await session.delete(existing)
-        await session.flush()
-
-    try:
-        # A concurrent request with the same key makes the key insert fail. The savepoint
-        # undoes this request's order so that only the first request's order remains.
-        async with session.begin_nested():
-            order = await service.create_order(session, store, request, actor=actor)
-            session.add(
-                IdempotencyKey(store_id=store_id, key=key, request_hash=digest, order_id=order.id)
-            )
-            await session.flush()
-    except IntegrityError as exc:
-        return await _replay_winner(session, store_id, key, digest, exc)
-    # The order carries the lines and event it was written with, so it is not read back.
+    order_id = uuid.uuid4()
+    earlier = await _claim_key(session, store.id, key, digest, order_id, key_ttl)
+    if earlier is not None:
+        return await _replay(session, earlier, digest)
+    # The key is stored already and names this order, which is written next in the same
+    # transaction. The order carries its lines and first event, so it is not read back.
+    order = await service.create_order(session, store, request, actor=actor, order_id=order_id)
     return CreatedOrder(order, replayed=False)
+
+
+def _claim_statement(dialect_name: str) -> Insert:
+    insert = sqlite_insert if dialect_name == "sqlite" else postgresql_insert
+    return (
+        insert(IdempotencyKey)
+        .on_conflict_do_nothing(index_elements=["store_id", "key"])
+        .returning(IdempotencyKey.id)
+    )
+
+
+_CLAIM_STATEMENTS = {name: _claim_statement(name) for name in ("postgresql", "sqlite")}
+
+
+async def _claim_key(
+    session: AsyncSession,
+    store_id: uuid.UUID,
+    key: str,
+    digest: str,
+    order_id: uuid.UUID,
+    key_ttl: timedelta,
+) -> IdempotencyKey | None:
+    """Store the key for a new order, or return the live key an earlier request stored.
+
+    The key is stored before the order is written. On PostgreSQL a concurrent request with
+    the same key waits in this INSERT until the first request's transaction ends: after a
+    commit it finds the key and replays its order, after a rollback it stores the key
+    itself. So no second order is written, and no order number is spent, for a key that
+    is in use. SQLite runs one writing transaction at a time, so there is no such race.
+    """
+    statement = _CLAIM_STATEMENTS[session.get_bind().dialect.name]
+    values = {"store_id": store_id, "key": key, "request_hash": digest, "order_id": order_id}
+    for _ in range(CLAIM_ATTEMPTS):
+        if await session.scalar(statement.values(values)) is not None:
+            return None
+        existing = await _find_key(session, store_id, key)
+        if existing is None:
+            # Deleted after the INSERT saw it, as an expired key: try again.
+            continue
+        if existing.created_at > utcnow() - key_ttl:
+            return existing
+        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == existing.id))
+    logger.warning("order.idempotency_conflict", store_id=str(store_id))
+    raise IdempotencyKeyInUseError(
+        f"Another request with this {HEADER} was being processed at the same time.",
+        field=HEADER,
+        fix="retry the request with the same key and body",
+    )
 
 
 async def purge_expired_keys(session: AsyncSession, now: datetime, *, max_age: timedelta) -> int:
@@ -133,22 +171,3 @@ async def _replay(session: AsyncSession, stored: IdempotencyKey, digest: str) ->
     order = await service.get_order(session, stored.store_id, stored.order_id)
     logger.info("order.idempotent_replay", order_id=str(order.id), store_id=str(order.store_id))
     return CreatedOrder(order, replayed=True)
-
-
-async def _replay_winner(
-    session: AsyncSession, store_id: uuid.UUID, key: str, digest: str, error: IntegrityError
-) -> CreatedOrder:
-    # On PostgreSQL the failed insert waited for the concurrent transaction to commit, so
-    # its key is visible now to this READ COMMITTED transaction.
-    winner = await _find_key(session, store_id, key)
-    logger.info("order.idempotency_race_lost", store_id=str(store_id), winner_found=bool(winner))
-    if winner is None:
-        logger.warning(
-            "order.idempotency_conflict", store_id=str(store_id), error=type(error.orig).__name__
-        )
-        raise IdempotencyKeyInUseError(
-            f"Another request with this {HEADER} was being processed at the same time.",
-            field=HEADER,
-            fix="retry the request with the same key and body",
-        )
-    return await _replay(session, winner, digest)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from zapora.auth.models import User
 from zapora.auth.permissions import Permission
-from zapora.dependencies import SessionDep, load_store_for, require
+from zapora.dependencies import SessionDep, load_store_for, reads_only, require
 from zapora.errors import PROBLEM_CONTENT_TYPE, NotFoundError
 from zapora.orders.models import Order
 from zapora.outbox.models import OutboxMessage
@@ -52,6 +52,7 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", response_model=list[OrderMessageOut], responses=_PROBLEMS)
+@reads_only
 async def list_order_messages(
     store_id: uuid.UUID, order_id: uuid.UUID, session: SessionDep, user: OrderReader
 ) -> list[OrderMessageOut]:

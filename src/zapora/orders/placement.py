@@ -7,10 +7,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 import structlog
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Engine, Update, bindparam, event, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm.attributes import set_committed_value
 
 from zapora.db import utcnow
 from zapora.errors import InvalidInputError
@@ -150,16 +153,113 @@ def _zone_fields(terms: DeliveryTerms, placed_at: datetime) -> dict[str, object]
     }
 
 
-async def next_order_number(session: AsyncSession, store_id: uuid.UUID) -> int:
-    """Take the store's next order number; the row lock serialises concurrent orders."""
-    number = await session.scalar(
+# On PostgreSQL each order number is taken by an UPDATE committed on a connection of its own,
+# so the store's row stays locked for that statement only, not until the order commits.
+#
+# Those commits skip the wait for the disk (synchronous_commit off). This is safe because
+# the order is written after its number was committed, and the order's own commit flushes
+# the write-ahead log up to its commit record, so up to the number's commit as well. A crash
+# can therefore lose a number only together with every order that used it, and no stored
+# order keeps a number that the counter then hands out again. Replicas receive the log in
+# the same order, so this also holds after a failover.
+#
+# A number is spent even when the order's transaction fails afterwards (a lost connection,
+# a failed commit, a cancelled request), so a store's numbers can have gaps. They stay
+# unique per store, which the (store_id, number) constraint also enforces.
+#
+# These connections have a pool of their own. A request keeps its session's connection
+# while it waits for a numbering connection, so with a shared pool every connection could
+# end up held by a request that waits for another one.
+NUMBERING_POOL_SIZE = 2
+NUMBERING_MAX_OVERFLOW = 6
+NUMBERING_POOL_TIMEOUT_SECONDS = 5
+# A numbering UPDATE that waits longer than this for the store's row gives up, and the
+# order's own transaction takes the number instead. This happens when that transaction
+# has itself changed the store's row, which a separate connection would wait for forever.
+NUMBERING_LOCK_TIMEOUT = "2s"
+
+_numbering_engines: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
+
+
+def _dispose_numbering_engine(engine: Engine) -> None:
+    numbering = _numbering_engines.pop(engine, None)
+    if numbering is not None:
+        # Engine.dispose runs inside the async engine's greenlet, so a blocking call works.
+        numbering.sync_engine.dispose()
+
+
+def _numbering_engine(engine: Engine) -> AsyncEngine:
+    """Return the autocommit engine that numbers orders for ``engine``'s database."""
+    numbering = _numbering_engines.get(engine)
+    if numbering is None:
+        numbering = create_async_engine(
+            engine.url,
+            isolation_level="AUTOCOMMIT",
+            pool_size=NUMBERING_POOL_SIZE,
+            max_overflow=NUMBERING_MAX_OVERFLOW,
+            pool_timeout=NUMBERING_POOL_TIMEOUT_SECONDS,
+            connect_args={
+                "server_settings": {
+                    "synchronous_commit": "off",
+                    "lock_timeout": NUMBERING_LOCK_TIMEOUT,
+                    "application_name": "zapora-order-numbers",
+                }
+            },
+        )
+        _numbering_engines[engine] = numbering
+        if not event.contains(engine, "engine_disposed", _dispose_numbering_engine):
+            event.listen(engine, "engine_disposed", _dispose_numbering_engine)
+    return numbering
+
+
+def _number_statement() -> Update:
+    return (
         update(Store)
-        .where(Store.id == store_id)
+        .where(Store.id == bindparam("store_id"))
         .values(last_order_number=Store.last_order_number + 1)
         .returning(Store.last_order_number)
+        # The caller sets the loaded store's counter from the returned value.
+        .execution_options(synchronize_session=False)
     )
+
+
+_NEXT_NUMBER = _number_statement()
+
+
+async def _number_in_own_transaction(engine: Engine, store_id: uuid.UUID) -> int | None:
+    """Take the number on a numbering connection, or return None when that fails."""
+    try:
+        async with _numbering_engine(engine).connect() as connection:
+            number = await connection.scalar(_NEXT_NUMBER, {"store_id": store_id})
+    except (SQLAlchemyError, OSError) as exc:
+        # A lock wait that timed out, a lost connection or a full pool. A number taken just
+        # before the connection was lost stays unused, which leaves a gap.
+        logger.warning("order.numbering_fallback", store_id=str(store_id), error=type(exc).__name__)
+        return None
+    # No row means the caller created the store and has not committed it yet, so no other
+    # transaction can number orders for it.
+    return None if number is None else int(number)
+
+
+async def next_order_number(session: AsyncSession, store: Store) -> int:
+    """Take the store's next order number.
+
+    On PostgreSQL it is committed on a connection of its own (see above). SQLite runs one
+    writing transaction at a time, so there, and whenever the separate connection cannot
+    be used, the UPDATE runs in the caller's transaction and its row lock lasts until that
+    transaction ends.
+    """
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    number: int | None = None
+    if engine.dialect.name == "postgresql":
+        number = await _number_in_own_transaction(engine, store.id)
     if number is None:
-        raise LookupError(f"store {store_id} vanished while numbering an order")
+        number = await session.scalar(_NEXT_NUMBER, {"store_id": store.id})
+        if number is None:
+            raise LookupError(f"store {store.id} vanished while numbering an order")
+    # Keep the loaded store in step with the counter without reading it again.
+    set_committed_value(store, "last_order_number", int(number))
     return int(number)
 
 
@@ -170,8 +270,15 @@ async def place_order(
     *,
     actor_type: ActorType,
     actor_id: uuid.UUID | None,
+    order_id: uuid.UUID | None = None,
+    flush: bool = True,
 ) -> Order:
-    """Validate, price and store a new order in status ``placed``; flush, never commit."""
+    """Validate, price and store a new order in status ``placed``; never commit.
+
+    ``order_id`` is the new order's id when the caller has already stored a row naming it.
+    The order is flushed unless ``flush`` is false, for a caller that adds more rows and
+    flushes them all together.
+    """
     opening = await store_status(session, store, utcnow())
     if not opening.open:
         raise StoreClosedError(
@@ -190,10 +297,10 @@ async def place_order(
     _check_payment(draft, totals.total)
 
     placed_at = utcnow()
-    order_id = uuid.uuid4()
+    order_id = order_id or uuid.uuid4()
     # The lines and the first event are attached in memory, so the caller can build its
-    # response without reading the order back. Numbering comes last because it takes the
-    # store's row lock, which every other order of the store waits for until COMMIT.
+    # response without reading the order back. Numbering comes after every check, so an
+    # order refused for its content spends no number.
     lines = [
         OrderLine(
             order_id=order_id,
@@ -242,9 +349,10 @@ async def place_order(
         events=[first_event],
         **_zone_fields(terms, placed_at),
     )
-    order.number = await next_order_number(session, store.id)
+    order.number = await next_order_number(session, store)
     session.add(order)
-    await session.flush()
+    if flush:
+        await session.flush()
     increment_on_commit(session, ORDERS_PLACED, source=draft.source.value)
     logger.info(
         "order.placed",

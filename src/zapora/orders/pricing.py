@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
-from zapora.catalog.models import Item, OptionGroup
+from zapora.catalog.models import Item, Option, OptionGroup
 from zapora.errors import InvalidInputError
 from zapora.orders.errors import ItemUnavailableError
 from zapora.orders.models import Fulfilment
@@ -49,15 +49,99 @@ async def load_items(
     """Load a store's items with their option groups and options, keyed by id."""
     if not item_ids:
         return {}
+    # One query joins the groups and options, instead of one more query for each level.
     rows = await session.scalars(
         select(Item)
         .where(Item.store_id == store_id, Item.id.in_(item_ids))
-        .options(selectinload(Item.option_groups).selectinload(OptionGroup.options))
+        .options(joinedload(Item.option_groups).joinedload(OptionGroup.options))
     )
-    return {item.id: item for item in rows}
+    return {item.id: item for item in rows.unique()}
 
 
-def price_line(item: Item, line: LineRequest, prefix: str) -> PricedLine:
+@dataclass(slots=True)
+class OptionPrice:
+    id: uuid.UUID
+    name: str
+    price: int
+    is_available: bool
+
+
+@dataclass(slots=True)
+class OptionGroupRules:
+    name: str
+    min_choices: int
+    max_choices: int
+    options: list[OptionPrice] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ItemPrices:
+    """Price, availability and option rules of an item, as pricing reads them."""
+
+    id: uuid.UUID
+    name: str
+    price: int
+    is_available: bool
+    option_groups: list[OptionGroupRules] = field(default_factory=list)
+
+
+_PRICES_COLUMNS = (
+    Item.id,
+    Item.name,
+    Item.price,
+    Item.is_available,
+    OptionGroup.id.label("group_id"),
+    OptionGroup.name.label("group_name"),
+    OptionGroup.min_choices,
+    OptionGroup.max_choices,
+    Option.id.label("option_id"),
+    Option.name.label("option_name"),
+    Option.price.label("option_price"),
+    Option.is_available.label("option_is_available"),
+)
+
+
+async def load_item_prices(
+    session: AsyncSession, store_id: uuid.UUID, item_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, ItemPrices]:
+    """Load the prices and option rules of a store's items, keyed by item id.
+
+    One query reads plain rows with the groups and options joined in, in menu order. No
+    catalog objects are built, because pricing only reads these values.
+    """
+    if not item_ids:
+        return {}
+    rows = await session.execute(
+        select(*_PRICES_COLUMNS)
+        .outerjoin(OptionGroup, OptionGroup.item_id == Item.id)
+        .outerjoin(Option, Option.group_id == OptionGroup.id)
+        .where(Item.store_id == store_id, Item.id.in_(item_ids))
+        .order_by(Item.id, OptionGroup.position, OptionGroup.id, Option.position)
+    )
+    items: dict[uuid.UUID, ItemPrices] = {}
+    groups: dict[uuid.UUID, OptionGroupRules] = {}
+    for row in rows:
+        item = items.get(row.id)
+        if item is None:
+            item = items[row.id] = ItemPrices(row.id, row.name, row.price, row.is_available)
+        if row.group_id is None:
+            continue
+        group = groups.get(row.group_id)
+        if group is None:
+            group = groups[row.group_id] = OptionGroupRules(
+                row.group_name, row.min_choices, row.max_choices
+            )
+            item.option_groups.append(group)
+        if row.option_id is not None:
+            group.options.append(
+                OptionPrice(
+                    row.option_id, row.option_name, row.option_price, row.option_is_available
+                )
+            )
+    return items
+
+
+def price_line(item: Item | ItemPrices, line: LineRequest, prefix: str) -> PricedLine:
     """Check one line against its item's option rules and return it priced."""
     if not item.is_available:
         raise ItemUnavailableError(
@@ -124,7 +208,7 @@ def price_line(item: Item, line: LineRequest, prefix: str) -> PricedLine:
 async def price_lines(
     session: AsyncSession, store_id: uuid.UUID, lines: Sequence[LineRequest]
 ) -> list[PricedLine]:
-    items = await load_items(session, store_id, {line.item_id for line in lines})
+    items = await load_item_prices(session, store_id, {line.item_id for line in lines})
     priced = []
     for index, line in enumerate(lines):
         prefix = f"lines[{index}]"

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from zapora.audit.service import Actor
 from zapora.auth.models import User
 from zapora.auth.permissions import Permission
-from zapora.dependencies import SessionDep, SettingsDep, load_store_for, require
+from zapora.dependencies import SessionDep, SettingsDep, load_store_for, reads_only, require
 from zapora.errors import PROBLEM_CONTENT_TYPE
 from zapora.orders import idempotency, service
 from zapora.orders.schemas import OrderCreate, OrderOut, OrderPage, OrderSummary, StatusChange
@@ -39,6 +39,7 @@ _NOT_FOUND = "The store or order does not exist or belongs to another store."
     response_model=OrderPage,
     responses=_problems({404: _NOT_FOUND, 422: "Unknown status or malformed cursor."}),
 )
+@reads_only
 async def list_orders(
     store_id: uuid.UUID,
     session: SessionDep,
@@ -119,6 +120,7 @@ async def create_order(
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=_problems({404: _NOT_FOUND}))
+@reads_only
 async def get_order(
     store_id: uuid.UUID, order_id: uuid.UUID, session: SessionDep, user: OrderReader
 ) -> OrderOut:

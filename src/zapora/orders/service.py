@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from zapora import pagination
 from zapora.audit.service import Actor, record, snapshot
@@ -19,7 +19,7 @@ from zapora.orders.models import ActorType, Order, OrderSource, OrderStatus
 from zapora.orders.notifications import notify_status_change
 from zapora.orders.placement import OrderDraft, place_order
 from zapora.orders.pricing import LineRequest
-from zapora.orders.schemas import OrderCreate
+from zapora.orders.schemas import OrderCreate, OrderSummary
 from zapora.orders.transitions import transition
 from zapora.stores.models import Store
 
@@ -73,6 +73,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     return pagination.decode_cursor(cursor)
 
 
+_SUMMARY_COLUMNS = tuple(getattr(Order, name) for name in OrderSummary.model_fields)
+
+
 async def list_orders(
     session: AsyncSession,
     store_id: uuid.UUID,
@@ -81,8 +84,15 @@ async def list_orders(
     limit: int = 20,
     cursor: str | None = None,
 ) -> OrderListPage:
-    """Return one page of a store's orders, newest first, with ties broken by id."""
-    query = select(Order).where(Order.store_id == store_id)
+    """Return one page of a store's orders, newest first, with ties broken by id.
+
+    Only the columns of ``OrderSummary`` are loaded; reading any other attribute raises.
+    """
+    query = (
+        select(Order)
+        .where(Order.store_id == store_id)
+        .options(load_only(*_SUMMARY_COLUMNS, raiseload=True))
+    )
     if statuses:
         query = query.where(Order.status.in_([status.value for status in statuses]))
     if cursor is not None:
@@ -181,11 +191,25 @@ def build_draft(request: OrderCreate) -> OrderDraft:
 
 
 async def create_order(
-    session: AsyncSession, store: Store, request: OrderCreate, *, actor: Actor
+    session: AsyncSession,
+    store: Store,
+    request: OrderCreate,
+    *,
+    actor: Actor,
+    order_id: uuid.UUID | None = None,
 ) -> Order:
-    """Place an order entered by a staff member and record it. Its lines are not loaded."""
+    """Place an order entered by a staff member and record it, both in one flush.
+
+    The order carries the lines and the first event it was written with.
+    """
     order = await place_order(
-        session, store, build_draft(request), actor_type=ActorType.STAFF, actor_id=actor.id
+        session,
+        store,
+        build_draft(request),
+        actor_type=ActorType.STAFF,
+        actor_id=actor.id,
+        order_id=order_id,
+        flush=False,
     )
     await record(
         session,
@@ -195,5 +219,7 @@ async def create_order(
         target_type="order",
         target_id=order.id,
         after=snapshot(order, PLACED_ORDER_FIELDS),
+        flush=False,
     )
+    await session.flush()
     return order

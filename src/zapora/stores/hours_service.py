@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, cast, delete, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,24 +213,112 @@ async def delete_closure(
     logger.info("store.closure_deleted", store_id=str(store.id), closure_id=str(closure_id))
 
 
-async def store_status(session: AsyncSession, store: Store, now: datetime) -> OpeningStatus:
+# One query reads both: weekly ranges have no day, closures have only a day. Built once,
+# since only its parameters change.
+_HOURS_QUERY = union_all(
+    select(
+        OpeningHours.weekday,
+        OpeningHours.opens_minute,
+        OpeningHours.closes_minute,
+        cast(null(), StoreClosure.day.type).label("day"),
+    ).where(OpeningHours.store_id == bindparam("store_id")),
+    select(null(), null(), null(), StoreClosure.day).where(
+        StoreClosure.store_id == bindparam("store_id"),
+        StoreClosure.day >= bindparam("first_day"),
+        StoreClosure.day <= bindparam("last_day"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class StoreHours:
+    """A store's weekly ranges, sorted, and its closures around one local day."""
+
+    ranges: tuple[WeeklyRange, ...]
+    closures: frozenset[date]
+
+
+async def load_store_hours(session: AsyncSession, store_id: uuid.UUID, today: date) -> StoreHours:
+    """Read the weekly ranges, and the closures that can matter on the local day ``today``."""
+    ranges: list[WeeklyRange] = []
+    closures: set[date] = set()
+    rows = await session.execute(
+        _HOURS_QUERY,
+        {
+            "store_id": store_id,
+            "first_day": today - timedelta(days=1),
+            "last_day": today + timedelta(days=SEARCH_DAYS + 1),
+        },
+    )
+    for weekday, opens_minute, closes_minute, day in rows:
+        if day is None:
+            ranges.append(WeeklyRange(weekday, opens_minute, closes_minute))
+        else:
+            closures.add(day)
+    ranges.sort(key=lambda weekly_range: (weekly_range.weekday, weekly_range.opens_minute))
+    return StoreHours(tuple(ranges), frozenset(closures))
+
+
+class StoreHoursCache:
+    """Opening hours read once for a run of work, such as a batch of inbound messages.
+
+    Each store's hours are read on first use, in the caller's session, and kept for as
+    long as this object lives, so a change of hours is seen by the next batch. Keep one
+    only as long as a reply based on hours that are that old is acceptable.
+    """
+
+    def __init__(self) -> None:
+        self._hours: dict[tuple[uuid.UUID, date], StoreHours] = {}
+        # Reads under way, which concurrent callers wait for instead of reading too.
+        self._reading: dict[tuple[uuid.UUID, date], asyncio.Future[StoreHours]] = {}
+
+    async def get(self, session: AsyncSession, store_id: uuid.UUID, today: date) -> StoreHours:
+        key = (store_id, today)
+        while True:
+            hours = self._hours.get(key)
+            if hours is not None:
+                return hours
+            reading = self._reading.get(key)
+            if reading is None:
+                break
+            await asyncio.wait((reading,))
+            # A read that failed is cancelled, and the next caller reads in its own session.
+        reading = asyncio.get_running_loop().create_future()
+        self._reading[key] = reading
+        try:
+            hours = await load_store_hours(session, store_id, today)
+        except BaseException:
+            reading.cancel()
+            raise
+        else:
+            self._hours[key] = hours
+            reading.set_result(hours)
+        finally:
+            del self._reading[key]
+        return hours
+
+
+async def store_status(
+    session: AsyncSession,
+    store: Store,
+    now: datetime,
+    *,
+    hours_cache: StoreHoursCache | None = None,
+) -> OpeningStatus:
     """Return whether the store takes orders at ``now``.
 
     The manual switch ``is_open`` off closes the store with no known reopening. A store
-    without weekly ranges follows the switch alone, and its closures are ignored.
+    without weekly ranges follows the switch alone, and its closures are ignored. With
+    ``hours_cache`` the ranges and closures come from it; the switch is always the store's.
     """
     if not store.is_open:
         return OpeningStatus(open=False)
-    rows = await load_ranges(session, store.id)
-    if not rows:
-        return OpeningStatus(open=True)
     zone = ZoneInfo(store.time_zone)
     today = now.astimezone(zone).date()
-    query = select(StoreClosure.day).where(
-        StoreClosure.store_id == store.id,
-        StoreClosure.day >= today - timedelta(days=1),
-        StoreClosure.day <= today + timedelta(days=SEARCH_DAYS + 1),
-    )
-    closures = set(await session.scalars(query))
-    ranges = [WeeklyRange(row.weekday, row.opens_minute, row.closes_minute) for row in rows]
-    return opening_status(ranges, closures, zone, now, store.last_order_lead_minutes)
+    if hours_cache is None:
+        hours = await load_store_hours(session, store.id, today)
+    else:
+        hours = await hours_cache.get(session, store.id, today)
+    if not hours.ranges:
+        return OpeningStatus(open=True)
+    return opening_status(hours.ranges, hours.closures, zone, now, store.last_order_lead_minutes)

@@ -12,13 +12,19 @@ from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, Select, and_, bindparam, case, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from zapora.customers.models import Customer
 from zapora.customers.schemas import ContactDetails
-from zapora.customers.service import upsert_customer
+from zapora.customers.service import (
+    refresh_on_conflict,
+    stored_profile_name,
+    stored_user_id,
+    upsert_customer,
+)
 from zapora.db import utcnow
 from zapora.observability.logging import mask_phone
 from zapora.observability.metrics import WEBHOOK_EVENTS
@@ -104,11 +110,17 @@ async def store_delivery(
     returns no id to process. With ``wake_workers``, on PostgreSQL, a new message to
     process also wakes the workers that listen for one when the transaction commits.
     """
+    return await _store_values(session, list(_message_changes(payload)), wake_workers)
+
+
+async def _store_values(
+    session: AsyncSession, values: list[ChangeValue], wake_workers: bool
+) -> StoredDelivery:
     result = StoredDelivery()
     received: list[_Received] = []
     statuses: list[tuple[uuid.UUID, StatusEvent]] = []
     store_ids: dict[str, uuid.UUID | None] = {}
-    for value in _message_changes(payload):
+    for value in values:
         assert value.metadata is not None
         store_id = await _find_store(session, value.metadata.phone_number_id, store_ids)
         if store_id is None:
@@ -152,17 +164,28 @@ async def commit_delivery(
 ) -> StoredDelivery:
     """Store a delivery in a transaction of its own and commit it.
 
-    ``wake_workers`` is passed to :func:`store_delivery`. A transaction that PostgreSQL
+    ``wake_workers`` is passed to :func:`store_delivery`. On PostgreSQL a delivery of one
+    message and nothing else is stored by one statement that finds the store, upserts the
+    sender and inserts the message, committed on its own. That is one round trip in place
+    of five (BEGIN, store, sender, message, COMMIT). A transaction that PostgreSQL
     aborts as a deadlock or serialization failure is run again, up to ``STORE_ATTEMPTS``
     times in all, after a short random pause. After the last attempt the error propagates
     and the webhook returns 500. Meta redelivers a webhook that does not get a 200, while
     a 200 without the rows would lose the delivery for good.
     """
+    values = list(_message_changes(payload))
+    engine: AsyncEngine | None = session_factory.kw.get("bind")
+    single = None
+    if engine is not None and engine.dialect.name == "postgresql":
+        single = _single_message(values)
     attempt = 1
     while True:
         try:
+            if single is not None:
+                assert engine is not None
+                return await _commit_single_message(engine, *single, notify=wake_workers)
             async with session_factory() as session:
-                delivery = await store_delivery(session, payload, wake_workers=wake_workers)
+                delivery = await _store_values(session, values, wake_workers)
                 await session.commit()
             return delivery
         except DBAPIError as error:
@@ -314,3 +337,199 @@ async def _insert_message(
         statement = statement.returning(func.pg_notify(INBOX_CHANNEL, ""))
     inbound_id: uuid.UUID | None = (await session.execute(statement)).scalar_one_or_none()
     return inbound_id
+
+
+def _single_message(values: list[ChangeValue]) -> tuple[str, _Received] | None:
+    """Return the phone number id and the message of a delivery of one storable message.
+
+    None for any other delivery, and for a message that would be skipped, so that the
+    general path handles and logs it as usual.
+    """
+    if len(values) != 1:
+        return None
+    value = values[0]
+    if value.statuses or len(value.messages) != 1 or value.metadata is None:
+        return None
+    raw_message = value.messages[0]
+    try:
+        header = MessageHeader.model_validate(raw_message)
+    except ValidationError:
+        return None
+    wa_id = header.from_
+    if not wa_id or len(wa_id) > WA_ID_MAX_LENGTH or len(header.id) > MESSAGE_ID_MAX_LENGTH:
+        return None
+    contact = None
+    for raw_contact in value.contacts:
+        candidate = _validate_item(Contact, raw_contact, "contact")
+        # As in the general path, the last valid contact of the sender wins.
+        if candidate is not None and candidate.wa_id == wa_id:
+            contact = candidate
+    item = _Received(
+        # Unused: the statement finds the store by the phone number id.
+        store_id=uuid.UUID(int=0),
+        header=header,
+        wa_id=wa_id,
+        payload=raw_message,
+        sent_at=parse_timestamp(header.timestamp) or utcnow(),
+        contact=contact,
+    )
+    return value.metadata.phone_number_id, item
+
+
+def _single_message_statement() -> Select[Any]:
+    """Build the statement that stores one message: store lookup, sender upsert, insert.
+
+    Built once: each delivery only binds its values. The sender is upserted even when the
+    message is a redelivery, as in the general path, and no row comes back for an unknown
+    phone number id. The notification is sent only when the message was inserted and needs
+    processing, and PostgreSQL delivers it at the commit.
+    """
+    columns = Customer.__table__.c
+    store = (
+        select(Store.id.label("id"))
+        .where(Store.whatsapp_phone_number_id == bindparam("phone_number_id"))
+        .cte("store")
+    )
+    now = bindparam("now", type_=columns.created_at.type)
+    customer_insert = postgresql.insert(Customer).from_select(
+        [
+            "id",
+            "store_id",
+            "wa_id",
+            "profile_name",
+            "business_scoped_user_id",
+            "last_message_at",
+            "created_at",
+            "updated_at",
+        ],
+        select(
+            bindparam("customer_id", type_=columns.id.type),
+            store.c.id,
+            bindparam("wa_id", type_=columns.wa_id.type),
+            bindparam("profile_name", type_=columns.profile_name.type),
+            bindparam("business_scoped_user_id", type_=columns.business_scoped_user_id.type),
+            bindparam("sent_at", type_=columns.last_message_at.type),
+            now,
+            now,
+        ),
+    )
+    customer = (
+        customer_insert.on_conflict_do_update(
+            index_elements=[Customer.store_id, Customer.wa_id],
+            set_=refresh_on_conflict(customer_insert.excluded, customer_insert.excluded.updated_at),
+        )
+        .returning(Customer.id, Customer.store_id)
+        .cte("customer")
+    )
+    inbox = InboundMessage.__table__.c
+    message = (
+        postgresql.insert(InboundMessage)
+        .from_select(
+            [
+                "id",
+                "store_id",
+                "message_id",
+                "wa_id",
+                "customer_id",
+                "type",
+                "payload",
+                "sent_at",
+                "received_at",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "processed_at",
+            ],
+            select(
+                bindparam("inbound_id", type_=inbox.id.type),
+                customer.c.store_id,
+                bindparam("message_id", type_=inbox.message_id.type),
+                bindparam("wa_id", type_=inbox.wa_id.type),
+                customer.c.id,
+                bindparam("type", type_=inbox.type.type),
+                bindparam("payload", type_=inbox.payload.type),
+                bindparam("sent_at", type_=inbox.sent_at.type),
+                now,
+                bindparam("status", type_=inbox.status.type),
+                literal(0),
+                now,
+                bindparam("processed_at", type_=inbox.processed_at.type),
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=[InboundMessage.message_id])
+        .returning(InboundMessage.id)
+        .cte("message")
+    )
+    wake = case(
+        (
+            and_(message.c.id.is_not(None), bindparam("notify", type_=Boolean)),
+            func.pg_notify(INBOX_CHANNEL, ""),
+        ),
+    )
+    return select(
+        store.c.id.label("store_id"),
+        customer.c.id.label("customer_id"),
+        message.c.id.label("inbound_id"),
+        wake.label("woken"),
+    ).select_from(store.outerjoin(customer, true()).outerjoin(message, true()))
+
+
+_SINGLE_MESSAGE = _single_message_statement()
+
+
+async def _commit_single_message(
+    engine: AsyncEngine, phone_number_id: str, item: _Received, *, notify: bool
+) -> StoredDelivery:
+    """Store one message with one statement, committed on its own before returning."""
+    result = StoredDelivery()
+    header = item.header
+    silent = header.type in SILENT_TYPES
+
+    details = ContactDetails(
+        wa_id=item.wa_id,
+        profile_name=item.contact.profile.name if item.contact and item.contact.profile else None,
+        business_scoped_user_id=(item.contact.user_id if item.contact else None)
+        or header.from_user_id,
+    )
+    now = utcnow()
+    parameters = {
+        "phone_number_id": phone_number_id,
+        "customer_id": uuid.uuid4(),
+        "wa_id": item.wa_id,
+        "profile_name": stored_profile_name(details),
+        "business_scoped_user_id": stored_user_id(details),
+        "sent_at": item.sent_at,
+        "now": now,
+        "inbound_id": uuid.uuid4(),
+        "message_id": header.id,
+        "type": header.type[:TYPE_MAX_LENGTH],
+        "payload": item.payload,
+        "status": (InboxStatus.PROCESSED if silent else InboxStatus.PENDING).value,
+        "processed_at": now if silent else None,
+        "notify": notify and not silent,
+    }
+    # A single statement is its own transaction: BEGIN and COMMIT would add two round trips.
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await connection.execute(_SINGLE_MESSAGE, parameters)).first()
+
+    if row is None:
+        logger.warning("webhook.unknown_phone_number", phone_number_id=phone_number_id[:64])
+        return result
+    _count_event("message", header.type, MESSAGE_KINDS)
+    if row.inbound_id is None:
+        result.duplicates += 1
+        logger.info("webhook.message_duplicate", message_id=header.id)
+        return result
+
+    result.messages_stored += 1
+    if not silent:
+        result.pending_ids.append(row.inbound_id)
+    logger.info(
+        "webhook.message_stored",
+        inbound_id=str(row.inbound_id),
+        store_id=str(row.store_id),
+        customer_id=str(row.customer_id),
+        type=header.type[:TYPE_MAX_LENGTH],
+    )
+    return result

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from zapora.config import Settings
 from zapora.customers.models import Customer
@@ -19,10 +20,11 @@ from zapora.customers.service import upsert_customer
 from zapora.db import utcnow
 from zapora.errors import ZaporaError
 from zapora.outbox.service import enqueue
+from zapora.stores.hours_service import StoreHoursCache
 from zapora.stores.models import Store
-from zapora.whatsapp.conversation import handle_message
+from zapora.whatsapp.conversation import LoadedConversation, handle_message
 from zapora.whatsapp.inbox import SILENT_TYPES
-from zapora.whatsapp.models import InboundMessage, InboxStatus
+from zapora.whatsapp.models import Conversation, InboundMessage, InboxStatus
 from zapora.whatsapp.payloads import to_incoming_message
 from zapora.whatsapp.texts import text
 
@@ -39,6 +41,57 @@ SWEEP_CONCURRENCY = 8
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+_PENDING = InboxStatus.PENDING.value
+# Locks the customer of a pending message and reads the message's place in line.
+_LOCK_CUSTOMER = (
+    select(Customer, InboundMessage.sent_at, InboundMessage.received_at)
+    .join(InboundMessage, InboundMessage.customer_id == Customer.id)
+    .where(InboundMessage.id == bindparam("target_id"), InboundMessage.status == _PENDING)
+    .with_for_update(of=Customer)
+)
+_target = aliased(InboundMessage)
+# Run after the lock. It returns nothing when another worker handled the target meanwhile,
+# and otherwise the customer's oldest pending message up to the target (the target itself
+# when there is no older one), with the store and the conversation that the bot needs.
+_NEXT_IN_LINE = (
+    select(InboundMessage, Store, Conversation)
+    .join(Store, Store.id == InboundMessage.store_id)
+    .outerjoin(
+        Conversation,
+        and_(
+            Conversation.store_id == InboundMessage.store_id,
+            Conversation.customer_id == InboundMessage.customer_id,
+        ),
+    )
+    .where(
+        select(_target.id)
+        .where(_target.id == bindparam("target_id"), _target.status == _PENDING)
+        .exists(),
+        InboundMessage.customer_id == bindparam("customer_id"),
+        InboundMessage.status == _PENDING,
+        InboundMessage.id.not_in(bindparam("attempted", expanding=True)),
+        or_(
+            InboundMessage.sent_at < bindparam("sent_at"),
+            and_(
+                InboundMessage.sent_at == bindparam("sent_at"),
+                InboundMessage.received_at <= bindparam("received_at"),
+            ),
+        ),
+    )
+    .order_by(InboundMessage.sent_at, InboundMessage.received_at, InboundMessage.id)
+    .limit(1)
+    # A message loaded before the lock has its attributes loaded again.
+    .execution_options(populate_existing=True)
+)
+
+
+@dataclass(frozen=True)
+class _NextInLine:
+    message: InboundMessage
+    customer: Customer
+    store: Store
+    conversation: LoadedConversation
+
 
 @dataclass(frozen=True)
 class _Claimed:
@@ -48,7 +101,11 @@ class _Claimed:
 
 
 async def process_inbound(
-    settings: Settings, session_factory: SessionFactory, inbound_id: uuid.UUID
+    settings: Settings,
+    session_factory: SessionFactory,
+    inbound_id: uuid.UUID,
+    *,
+    hours_cache: StoreHoursCache | None = None,
 ) -> None:
     """Process one stored message, after any older pending message of the same customer.
 
@@ -57,11 +114,14 @@ async def process_inbound(
     older message waiting for its next attempt is tried again first, without waiting.
     A failure is recorded on the message, which goes dead after ``inbox_max_attempts``.
     Exceptions are logged and recorded, not raised, because the sweep retries what stays
-    pending.
+    pending. ``hours_cache`` shares the stores' opening hours with other messages of the
+    same batch.
     """
     attempted: set[uuid.UUID] = set()
     while len(attempted) < MAX_MESSAGES_PER_CALL:
-        handled_id = await _process_next(settings, session_factory, inbound_id, attempted)
+        handled_id = await _process_next(
+            settings, session_factory, inbound_id, attempted, hours_cache
+        )
         if handled_id is None or handled_id == inbound_id:
             return
 
@@ -70,8 +130,9 @@ async def process_new_messages(
     settings: Settings, session_factory: SessionFactory, inbound_ids: Sequence[uuid.UUID]
 ) -> None:
     """Process messages a webhook delivery just stored, in the order given."""
+    hours_cache = StoreHoursCache()
     for inbound_id in inbound_ids:
-        await process_inbound(settings, session_factory, inbound_id)
+        await process_inbound(settings, session_factory, inbound_id, hours_cache=hours_cache)
 
 
 async def sweep_inbox(
@@ -80,7 +141,8 @@ async def sweep_inbox(
     """Process up to ``limit`` pending messages that are due, oldest first; return the count.
 
     Up to ``SWEEP_CONCURRENCY`` are processed at a time, so one message's database round
-    trips overlap with another's work.
+    trips overlap with another's work. Each store's opening hours are read once per sweep,
+    so a change of hours applies from the next sweep on.
     """
     async with session_factory() as session:
         due = await session.scalars(
@@ -94,10 +156,11 @@ async def sweep_inbox(
         )
         inbound_ids = list(due)
     semaphore = asyncio.Semaphore(SWEEP_CONCURRENCY)
+    hours_cache = StoreHoursCache()
 
     async def process(inbound_id: uuid.UUID) -> None:
         async with semaphore:
-            await process_inbound(settings, session_factory, inbound_id)
+            await process_inbound(settings, session_factory, inbound_id, hours_cache=hours_cache)
 
     await asyncio.gather(*(process(inbound_id) for inbound_id in inbound_ids))
     return len(inbound_ids)
@@ -129,6 +192,7 @@ async def _process_next(
     session_factory: SessionFactory,
     target_id: uuid.UUID,
     attempted: set[uuid.UUID],
+    hours_cache: StoreHoursCache | None,
 ) -> uuid.UUID | None:
     """Handle the customer's oldest pending message up to the target; return its id."""
     claimed: _Claimed | None = None
@@ -137,10 +201,10 @@ async def _process_next(
             next_in_line = await _claim_next(session, target_id, attempted)
             if next_in_line is None:
                 return None
-            message, customer = next_in_line
-            claimed = _Claimed(message.id, message.store_id, customer.id)
+            message = next_in_line.message
+            claimed = _Claimed(message.id, message.store_id, next_in_line.customer.id)
             attempted.add(message.id)
-            await _handle(session, settings, message, customer)
+            await _handle(session, settings, next_in_line, hours_cache)
             await session.commit()
     except Exception as exc:
         if claimed is None:
@@ -160,33 +224,35 @@ async def _process_next(
 
 async def _claim_next(
     session: AsyncSession, target_id: uuid.UUID, attempted: set[uuid.UUID]
-) -> tuple[InboundMessage, Customer] | None:
-    target = await session.get(InboundMessage, target_id)
-    if target is None or target.status != InboxStatus.PENDING.value or target_id in attempted:
+) -> _NextInLine | None:
+    if target_id in attempted:
         return None
-    customer = await _lock_customer(session, target)
-    # Another worker may have handled the message while this one waited for the lock.
-    await session.refresh(target)
-    if target.status != InboxStatus.PENDING.value:
-        return None
-    oldest = await session.scalar(
-        select(InboundMessage)
-        .where(
-            InboundMessage.customer_id == customer.id,
-            InboundMessage.status == InboxStatus.PENDING.value,
-            InboundMessage.id.not_in(attempted),
-            or_(
-                InboundMessage.sent_at < target.sent_at,
-                and_(
-                    InboundMessage.sent_at == target.sent_at,
-                    InboundMessage.received_at <= target.received_at,
-                ),
-            ),
+    locked = (await session.execute(_LOCK_CUSTOMER, {"target_id": target_id})).first()
+    if locked is not None:
+        customer, sent_at, received_at = locked
+    else:
+        # The target is gone, handled, or its customer row was deleted.
+        target = await session.get(InboundMessage, target_id)
+        if target is None or target.status != _PENDING:
+            return None
+        customer = await _lock_customer(session, target)
+        sent_at, received_at = target.sent_at, target.received_at
+    row = (
+        await session.execute(
+            _NEXT_IN_LINE,
+            {
+                "target_id": target_id,
+                "customer_id": customer.id,
+                "attempted": list(attempted),
+                "sent_at": sent_at,
+                "received_at": received_at,
+            },
         )
-        .order_by(InboundMessage.sent_at, InboundMessage.received_at, InboundMessage.id)
-        .limit(1)
-    )
-    return (oldest or target), customer
+    ).first()
+    if row is None:
+        return None
+    message, store, conversation = row
+    return _NextInLine(message, customer, store, LoadedConversation(conversation))
 
 
 async def _lock_customer(session: AsyncSession, message: InboundMessage) -> Customer:
@@ -204,21 +270,30 @@ async def _lock_customer(session: AsyncSession, message: InboundMessage) -> Cust
 
 
 async def _handle(
-    session: AsyncSession, settings: Settings, message: InboundMessage, customer: Customer
+    session: AsyncSession,
+    settings: Settings,
+    next_in_line: _NextInLine,
+    hours_cache: StoreHoursCache | None,
 ) -> None:
+    message = next_in_line.message
     if message.type not in SILENT_TYPES:
-        store = await session.get(Store, message.store_id)
-        assert store is not None
         incoming = to_incoming_message(
             message.payload,
             message_id=message.message_id,
             message_type=message.type,
             sent_at=message.sent_at,
         )
-        await handle_message(session, settings, store, customer, incoming)
+        await handle_message(
+            session,
+            settings,
+            next_in_line.store,
+            next_in_line.customer,
+            incoming,
+            loaded=next_in_line.conversation,
+            hours_cache=hours_cache,
+        )
     message.status = InboxStatus.PROCESSED.value
     message.processed_at = utcnow()
-    await session.flush()
 
 
 async def _record_failure(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from zapora.catalog.models import Item
 from zapora.whatsapp.conversation.parsing import BACK_WORDS, NEXT_WORDS
 from zapora.whatsapp.conversation.queries import (
+    MenuItemView,
     get_category,
     list_available_items,
     list_menu_categories,
@@ -57,7 +57,7 @@ async def show_menu(turn: Turn) -> None:
     turn.ask_list(question, turn.t("conv.menu_button"), page.rows)
 
 
-def item_row(turn: Turn, item: Item) -> ListRow:
+def item_row(turn: Turn, item: MenuItemView) -> ListRow:
     price = turn.money(item.price)
     description = f"{price} · {item.description.strip()}" if item.description.strip() else price
     return ListRow(f"{ITEM_PREFIX}{item.id}", item.name, " ".join(description.split()))
@@ -77,7 +77,7 @@ async def show_category(turn: Turn) -> None:
     category = None
     if category_id is not None:
         category = await get_category(turn.session, turn.store.id, category_id)
-    items = []
+    items: tuple[MenuItemView, ...] = ()
     if category is not None:
         items = await list_available_items(turn.session, turn.store.id, category.id)
     if category is None or not items:

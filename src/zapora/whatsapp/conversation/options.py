@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from zapora.catalog.models import Item, Option, OptionGroup
 from zapora.whatsapp.conversation.cart import (
     MAX_CART_LINES,
     CartFullError,
@@ -19,7 +18,13 @@ from zapora.whatsapp.conversation.menu_views import (
     with_page_info,
 )
 from zapora.whatsapp.conversation.parsing import DONE_WORDS, MAX_QUANTITY, parse_quantity
-from zapora.whatsapp.conversation.queries import get_item_with_options, parse_id
+from zapora.whatsapp.conversation.queries import (
+    MenuGroupView,
+    MenuItemView,
+    MenuOptionView,
+    get_item_with_options,
+    parse_id,
+)
 from zapora.whatsapp.conversation.state import PendingItem, Step
 from zapora.whatsapp.conversation.turn import Answer, Turn
 from zapora.whatsapp.messages import ListRow, buttons_fit, truncate
@@ -34,21 +39,21 @@ PICKED_NAME_MAX = 40
 PICKED_NAMES_MAX = 200
 
 
-def _offered(group: OptionGroup) -> list[Option]:
+def _offered(group: MenuGroupView) -> list[MenuOptionView]:
     return [option for option in group.options if option.is_available]
 
 
-def _picked(group: OptionGroup, pending: PendingItem) -> list[Option]:
+def _picked(group: MenuGroupView, pending: PendingItem) -> list[MenuOptionView]:
     return [option for option in group.options if str(option.id) in pending.option_ids]
 
 
-def is_orderable(item: Item) -> bool:
+def is_orderable(item: MenuItemView) -> bool:
     """Return whether the item is available and every group can meet its minimum."""
     groups_ok = all(len(_offered(group)) >= group.min_choices for group in item.option_groups)
     return item.is_available and groups_ok
 
 
-async def _load_pending_item(turn: Turn) -> Item | None:
+async def _load_pending_item(turn: Turn) -> MenuItemView | None:
     pending = turn.state.pending
     item_id = parse_id(pending.item_id) if pending else None
     if item_id is None:
@@ -56,7 +61,7 @@ async def _load_pending_item(turn: Turn) -> Item | None:
     return await get_item_with_options(turn.session, turn.store.id, item_id)
 
 
-async def _abandon_item(turn: Turn, item: Item | None) -> None:
+async def _abandon_item(turn: Turn, item: MenuItemView | None) -> None:
     turn.state.pending = None
     if item is None:
         turn.note(turn.t("conv.item_missing"))
@@ -81,13 +86,15 @@ async def start_item(turn: Turn, item_id_text: str) -> None:
     await ask_options(turn, item)
 
 
-def _option_price(turn: Turn, option: Option) -> str:
+def _option_price(turn: Turn, option: MenuOptionView) -> str:
     if option.price == 0:
         return turn.t("conv.option_free")
     return turn.t("conv.option_price", price=turn.money(option.price))
 
 
-def _option_question(turn: Turn, item: Item, group: OptionGroup, picked: list[Option]) -> str:
+def _option_question(
+    turn: Turn, item: MenuItemView, group: MenuGroupView, picked: list[MenuOptionView]
+) -> str:
     if group.max_choices <= 1:
         key = "conv.option_pick_one" if group.min_choices else "conv.option_pick_optional"
     elif group.min_choices == group.max_choices:
@@ -104,7 +111,7 @@ def _option_question(turn: Turn, item: Item, group: OptionGroup, picked: list[Op
     return question
 
 
-def _picked_text(turn: Turn, picked: list[Option]) -> str:
+def _picked_text(turn: Turn, picked: list[MenuOptionView]) -> str:
     """List the options chosen so far, shortened so the question stays within its limit.
 
     Names are cut to ``PICKED_NAME_MAX`` characters and listed until they fill
@@ -124,7 +131,7 @@ def _picked_text(turn: Turn, picked: list[Option]) -> str:
     return turn.t("conv.option_picked", count=len(picked), names=listed)
 
 
-def _current_group(item: Item, pending: PendingItem) -> OptionGroup | None:
+def _current_group(item: MenuItemView, pending: PendingItem) -> MenuGroupView | None:
     """Skip groups with nothing to offer or already complete; return the one to ask."""
     groups = item.option_groups
     while pending.group_index < len(groups):
@@ -137,7 +144,7 @@ def _current_group(item: Item, pending: PendingItem) -> OptionGroup | None:
     return None
 
 
-async def ask_options(turn: Turn, item: Item) -> None:
+async def ask_options(turn: Turn, item: MenuItemView) -> None:
     """Ask the next option group, as buttons when three fit, or the quantity when done."""
     pending = turn.state.pending
     assert pending is not None
@@ -171,7 +178,7 @@ def _next_group(turn: Turn, pending: PendingItem) -> None:
     turn.state.page = 0
 
 
-async def _pending_item(turn: Turn) -> tuple[Item, PendingItem] | None:
+async def _pending_item(turn: Turn) -> tuple[MenuItemView, PendingItem] | None:
     """Reload the item being configured; when it is gone or unavailable, say so and move on."""
     item = await _load_pending_item(turn)
     pending = turn.state.pending
@@ -222,11 +229,11 @@ async def handle_options(turn: Turn, answer: Answer) -> bool:
     return True
 
 
-def _chosen_options(item: Item, pending: PendingItem) -> list[Option]:
+def _chosen_options(item: MenuItemView, pending: PendingItem) -> list[MenuOptionView]:
     return [option for group in item.option_groups for option in _picked(group, pending)]
 
 
-async def ask_quantity(turn: Turn, item: Item) -> None:
+async def ask_quantity(turn: Turn, item: MenuItemView) -> None:
     pending = turn.state.pending
     assert pending is not None
     go(turn, Step.QUANTITY)

@@ -1,20 +1,23 @@
 """Catalog and address reads and writes for the conversation, always scoped to one store.
 
-Catalog reads come from the store's menu through the menu cache. They return detached
-copies of the catalog rows, built from the menu and never added to a session, so they
-carry only what the menu shows. Placing an order prices from the database instead.
+Catalog reads come from the store's menu through the menu cache. They return read-only
+views built from the menu, once per menu version, so they carry only what the menu shows
+and no caller can change what another reads. Placing an order prices from the database
+instead.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.catalog.cache import read_menu
-from zapora.catalog.models import Category, Item, Option, OptionGroup
-from zapora.catalog.schemas import MenuCategory, MenuItem
+from zapora.catalog.schemas import MenuItem, MenuOut
 from zapora.customers.models import CustomerAddress
 from zapora.db import utcnow
 from zapora.whatsapp.models import Conversation
@@ -40,58 +43,85 @@ async def get_conversation(
     )
 
 
-def _category_copy(store_id: uuid.UUID, category: MenuCategory) -> Category:
-    return Category(id=category.id, store_id=store_id, name=category.name)
+@dataclass(frozen=True, slots=True, eq=False)
+class MenuOptionView:
+    id: uuid.UUID
+    name: str
+    price: int
+    is_available: bool
 
 
-def _item_copy(store_id: uuid.UUID, category_id: uuid.UUID, item: MenuItem) -> Item:
-    groups = [
-        OptionGroup(
-            id=group.id,
-            store_id=store_id,
-            item_id=item.id,
-            name=group.name,
-            min_choices=group.min_choices,
-            max_choices=group.max_choices,
-            options=[
-                Option(
-                    id=option.id,
-                    store_id=store_id,
-                    group_id=group.id,
-                    name=option.name,
-                    price=option.price,
-                    is_available=option.is_available,
-                )
+@dataclass(frozen=True, slots=True, eq=False)
+class MenuGroupView:
+    id: uuid.UUID
+    name: str
+    min_choices: int
+    max_choices: int
+    options: tuple[MenuOptionView, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MenuItemView:
+    id: uuid.UUID
+    category_id: uuid.UUID
+    name: str
+    description: str
+    price: int
+    is_available: bool
+    option_groups: tuple[MenuGroupView, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MenuCategoryView:
+    id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _MenuView:
+    """One menu as the conversation reads it, with lookups by id."""
+
+    categories: Mapping[uuid.UUID, MenuCategoryView]
+    # Categories that have an orderable item, in menu order.
+    offered: tuple[MenuCategoryView, ...]
+    # Each category's orderable items, in menu order.
+    orderable: Mapping[uuid.UUID, tuple[MenuItemView, ...]]
+    items: Mapping[uuid.UUID, MenuItemView]
+
+
+_EMPTY_VIEW = _MenuView(MappingProxyType({}), (), MappingProxyType({}), MappingProxyType({}))
+# The view of the menu object each store's cache returned last. The cache returns the same
+# object until the menu changes, so the view is built once per menu version.
+_views: dict[uuid.UUID, tuple[MenuOut, _MenuView]] = {}
+MAX_VIEWS = 1_000
+
+
+def _item_view(category_id: uuid.UUID, item: MenuItem) -> MenuItemView:
+    groups = tuple(
+        MenuGroupView(
+            group.id,
+            group.name,
+            group.min_choices,
+            group.max_choices,
+            tuple(
+                MenuOptionView(option.id, option.name, option.price, option.is_available)
                 for option in group.options
-            ],
+            ),
         )
         for group in item.option_groups
-    ]
-    return Item(
-        id=item.id,
-        store_id=store_id,
-        category_id=category_id,
-        name=item.name,
-        description=item.description,
-        price=item.price,
-        is_available=item.is_available,
-        option_groups=groups,
+    )
+    return MenuItemView(
+        item.id,
+        category_id,
+        item.name,
+        item.description,
+        item.price,
+        item.is_available,
+        groups,
     )
 
 
-async def _menu_categories(session: AsyncSession, store_id: uuid.UUID) -> list[MenuCategory]:
-    menu = await read_menu(session, store_id)
-    return [] if menu is None else menu.categories
-
-
-async def _menu_category(
-    session: AsyncSession, store_id: uuid.UUID, category_id: uuid.UUID
-) -> MenuCategory | None:
-    categories = await _menu_categories(session, store_id)
-    return next((category for category in categories if category.id == category_id), None)
-
-
-def _is_orderable(item: MenuItem) -> bool:
+def _is_orderable(item: MenuItemView) -> bool:
     """Return whether the item is available and each option group can reach its minimum."""
     return item.is_available and all(
         sum(option.is_available for option in group.options) >= group.min_choices
@@ -99,43 +129,68 @@ def _is_orderable(item: MenuItem) -> bool:
     )
 
 
-async def list_menu_categories(session: AsyncSession, store_id: uuid.UUID) -> list[Category]:
+def _build_view(menu: MenuOut) -> _MenuView:
+    categories: dict[uuid.UUID, MenuCategoryView] = {}
+    offered: list[MenuCategoryView] = []
+    orderable: dict[uuid.UUID, tuple[MenuItemView, ...]] = {}
+    items: dict[uuid.UUID, MenuItemView] = {}
+    for category in menu.categories:
+        view = MenuCategoryView(category.id, category.name)
+        categories.setdefault(category.id, view)
+        category_items = [_item_view(category.id, item) for item in category.items]
+        for item in category_items:
+            items.setdefault(item.id, item)
+        available = tuple(item for item in category_items if _is_orderable(item))
+        orderable.setdefault(category.id, available)
+        if available:
+            offered.append(view)
+    return _MenuView(
+        MappingProxyType(categories),
+        tuple(offered),
+        MappingProxyType(orderable),
+        MappingProxyType(items),
+    )
+
+
+async def _menu_view(session: AsyncSession, store_id: uuid.UUID) -> _MenuView:
+    menu = await read_menu(session, store_id)
+    if menu is None:
+        return _EMPTY_VIEW
+    known = _views.get(store_id)
+    if known is not None and known[0] is menu:
+        return known[1]
+    view = _build_view(menu)
+    if len(_views) >= MAX_VIEWS:
+        _views.clear()
+    _views[store_id] = (menu, view)
+    return view
+
+
+async def list_menu_categories(
+    session: AsyncSession, store_id: uuid.UUID
+) -> tuple[MenuCategoryView, ...]:
     """List the store's categories that have an orderable item, in menu order."""
-    return [
-        _category_copy(store_id, category)
-        for category in await _menu_categories(session, store_id)
-        if any(_is_orderable(item) for item in category.items)
-    ]
+    return (await _menu_view(session, store_id)).offered
 
 
 async def get_category(
     session: AsyncSession, store_id: uuid.UUID, category_id: uuid.UUID
-) -> Category | None:
-    category = await _menu_category(session, store_id, category_id)
-    return None if category is None else _category_copy(store_id, category)
+) -> MenuCategoryView | None:
+    return (await _menu_view(session, store_id)).categories.get(category_id)
 
 
 async def list_available_items(
     session: AsyncSession, store_id: uuid.UUID, category_id: uuid.UUID
-) -> list[Item]:
+) -> tuple[MenuItemView, ...]:
     """List a category's orderable items in menu order, each with its option groups."""
-    category = await _menu_category(session, store_id, category_id)
-    if category is None:
-        return []
-    return [
-        _item_copy(store_id, category.id, item) for item in category.items if _is_orderable(item)
-    ]
+    return (await _menu_view(session, store_id)).orderable.get(category_id, ())
 
 
 async def get_item_with_options(
     session: AsyncSession, store_id: uuid.UUID, item_id: uuid.UUID
-) -> Item | None:
+) -> MenuItemView | None:
     """Return one of the store's items with its option groups and options, in menu order."""
-    for category in await _menu_categories(session, store_id):
-        for item in category.items:
-            if item.id == item_id:
-                return _item_copy(store_id, category.id, item)
-    return None
+    return (await _menu_view(session, store_id)).items.get(item_id)
 
 
 async def last_address(

@@ -1,0 +1,132 @@
+"""Order numbers: unique per store, and on PostgreSQL taken outside the order's transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import make_menu, make_store
+from tests.orders.builders import Shop, make_customer, pickup_body, place_customer_order
+from zapora.orders import placement
+from zapora.stores.models import Store
+
+# A numbering that waits for a lock it can never get fails the test after this time.
+WAIT_SECONDS = 20
+
+
+async def _last_number(session: AsyncSession, store_id: uuid.UUID) -> int:
+    await session.commit()
+    number = await session.scalar(select(Store.last_order_number).where(Store.id == store_id))
+    await session.commit()
+    return int(number or 0)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_number_does_not_wait_for_an_open_order(
+    app: FastAPI, session: AsyncSession, shop: Shop
+) -> None:
+    store_id = shop.store.id
+    first_customer = await make_customer(session, shop.store, wa_id="5511900000001")
+    await session.commit()
+    first = await place_customer_order(session, shop.store, shop.menu, first_customer)
+    # The first order's transaction stays open in ``session`` while a second order is placed.
+    async with app.state.session_factory() as other:
+        store = await other.get_one(Store, store_id)
+        customer = await make_customer(other, store, wa_id="5511900000002")
+        second = await asyncio.wait_for(
+            place_customer_order(other, store, shop.menu, customer), WAIT_SECONDS
+        )
+        await other.commit()
+    await session.rollback()
+
+    assert (first.number, second.number) == (1, 2)
+    # The rolled back order's number stays spent: numbers can have gaps.
+    assert await _last_number(session, store_id) == 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_numbering_connections_close_with_the_engine(app: FastAPI, shop: Shop) -> None:
+    async with app.state.session_factory() as session:
+        store = await session.get_one(Store, shop.store.id)
+        customer = await make_customer(session, store)
+        await place_customer_order(session, store, shop.menu, customer)
+        await session.commit()
+    engine = app.state.engine.sync_engine
+    assert engine in placement._numbering_engines
+
+    await app.state.engine.dispose()
+
+    assert engine not in placement._numbering_engines
+
+
+async def test_store_created_in_the_same_transaction_is_numbered(session: AsyncSession) -> None:
+    store = await make_store(session, minimum_order=0)
+    menu = await make_menu(session, store)
+    customer = await make_customer(session, store)
+
+    order = await asyncio.wait_for(
+        place_customer_order(session, store, menu, customer), WAIT_SECONDS
+    )
+    await session.commit()
+
+    assert order.number == 1
+    assert await _last_number(session, store.id) == 1
+
+
+async def test_store_changed_in_the_same_transaction_is_numbered(
+    session: AsyncSession, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short lock wait keeps the test fast. The open transaction then takes the number.
+    monkeypatch.setattr(placement, "NUMBERING_LOCK_TIMEOUT", "200ms")
+    customer = await make_customer(session, shop.store)
+    shop.store.name = "Renamed before the order"
+    await session.flush()
+
+    order = await asyncio.wait_for(
+        place_customer_order(session, shop.store, shop.menu, customer), WAIT_SECONDS
+    )
+    await session.commit()
+
+    assert order.number == 1
+    assert shop.store.last_order_number == 1
+    assert await _last_number(session, shop.store.id) == 1
+
+
+async def test_keyed_order_is_written_without_a_savepoint(
+    app: FastAPI, client: httpx.AsyncClient, shop: Shop, backend: str
+) -> None:
+    statements: list[str] = []
+
+    def remember(*args: Any) -> None:
+        # The first three words, such as "INSERT INTO orders" or "UPDATE stores SET".
+        statements.append(" ".join(args[2].split()[:3]))
+
+    sync_engine = app.state.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", remember)
+    try:
+        response = await client.post(
+            shop.orders_url,
+            json=pickup_body(shop.menu),
+            headers={**shop.headers, "Idempotency-Key": "one-flush"},
+        )
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", remember)
+
+    assert response.status_code == 201, response.text
+    assert not [s for s in statements if "SAVEPOINT" in s], statements
+    tables = ("idempotency_keys", "orders", "order_lines", "order_events", "audit_log")
+    inserts = [statements.index(f"INSERT INTO {table}") for table in tables]
+    for table in tables:
+        assert statements.count(f"INSERT INTO {table}") == 1, (table, statements)
+    # The key is stored first, so a concurrent request with the same key waits for it.
+    assert inserts[0] == min(inserts), statements
+    # PostgreSQL takes the number on a connection of its own, SQLite in the transaction.
+    store_updates = statements.count("UPDATE stores SET")
+    assert store_updates == (0 if backend == "postgresql" else 1), statements
