@@ -294,6 +294,11 @@ def chat(
     ] = True,
 ) -> None:
     """Chat with a store's bot from the terminal as a WhatsApp customer would."""
+    if not (phone.isascii() and phone.isdigit()):
+        raise typer.BadParameter(
+            f"invalid WhatsApp id {phone!r}: use digits only, country code first, no '+'",
+            param_hint="--phone",
+        )
     from zapora.chat import run_chat
     from zapora.demo import DEMO_APP_SECRET
 

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Any, NoReturn
 
 import httpx
@@ -106,12 +106,12 @@ def metric(cache: str, result: str) -> float:
 
 
 @contextmanager
-def menu_queries(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Collect the SQL statements that load a menu's categories while the block runs."""
+def statements_with(engine: AsyncEngine, fragment: str) -> Iterator[list[str]]:
+    """Collect the SQL statements that contain ``fragment`` while the block runs."""
     statements: list[str] = []
 
     def before_cursor_execute(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM categories" in statement:
+        if fragment in statement:
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
@@ -119,6 +119,11 @@ def menu_queries(engine: AsyncEngine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+
+
+def menu_queries(engine: AsyncEngine) -> AbstractContextManager[list[str]]:
+    """Collect the SQL statements that load a menu's categories while the block runs."""
+    return statements_with(engine, "FROM categories")
 
 
 def _free_port() -> int:

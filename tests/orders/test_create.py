@@ -107,6 +107,22 @@ async def test_create_rejects_client_prices(
     assert await count_orders(session) == 0
 
 
+async def test_create_rejects_numbers_as_text(
+    client: httpx.AsyncClient, shop: Shop, session: AsyncSession
+) -> None:
+    quantity = pickup_body(shop.menu)
+    quantity["lines"][0]["quantity"] = "2"
+    change = delivery_body(shop.menu)
+    change["payment_method"] = "cash"
+    change["change_for"] = "10000"
+
+    for body, field in [(quantity, "body.lines[0].quantity"), (change, "body.change_for")]:
+        response = await client.post(shop.orders_url, json=body, headers=shop.headers)
+        assert response.status_code == 422, response.text
+        assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert await count_orders(session) == 0
+
+
 async def test_create_unknown_item(
     client: httpx.AsyncClient, shop: Shop, other_shop: Shop, session: AsyncSession
 ) -> None:

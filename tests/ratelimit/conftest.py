@@ -17,11 +17,10 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-import redis.asyncio as redis
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from redis.exceptions import RedisError
 
+from tests.catalog.test_cache_support import delete_keys, redis_answers
 from tests.conftest import _unavailable, make_settings
 from zapora.app import create_app
 from zapora.config import Settings
@@ -44,33 +43,13 @@ def storage(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-async def _redis_reachable(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        return bool(await client.ping())
-    except (RedisError, OSError):
-        return False
-    finally:
-        await client.aclose()
-
-
-async def delete_keys(url: str, prefix: str) -> None:
-    """Delete the keys under ``prefix``, and only them, from a shared Redis."""
-    client = redis.Redis.from_url(url)
-    try:
-        async for key in client.scan_iter(match=f"{prefix}:*"):
-            await client.delete(key)
-    finally:
-        await client.aclose()
-
-
 @pytest.fixture
 async def storage_settings(storage: str) -> AsyncIterator[dict[str, object]]:
     """Settings overrides for the storage: none for memory, a fresh key prefix for Redis."""
     if storage == "memory":
         yield {"redis_url": ""}
         return
-    if not await _redis_reachable(SHARED_REDIS_URL):
+    if not await redis_answers(SHARED_REDIS_URL):
         _unavailable(f"Redis at {SHARED_REDIS_URL} is not reachable")
     prefix = f"zapora-test:ratelimit:{uuid.uuid4().hex}"
     yield {"redis_url": SHARED_REDIS_URL, "rate_limit_key_prefix": prefix}
@@ -116,7 +95,7 @@ class PrivateRedis:
             stderr=asyncio.subprocess.DEVNULL,
         )
         for _ in range(100):
-            if await _redis_reachable(self.url):
+            if await redis_answers(self.url):
                 return
             await asyncio.sleep(0.05)
         await self.stop()

@@ -110,6 +110,24 @@ async def test_every_window_must_have_room(limiter: RateLimiter) -> None:
     assert (peeked.allowed, peeked.limit, peeked.remaining) == (False, 2, 0)
 
 
+async def test_longest_wait_of_full_windows(limiter: RateLimiter) -> None:
+    policy = Policy.parse(RouteClass.PUBLIC, "3/second;6/minute")
+    await _start_of_second()
+    first = [await limiter.acquire(policy, "client") for _ in range(3)]
+    # Two seconds on, the first second no longer weighs on the sliding second window.
+    await asyncio.sleep(1)
+    await _start_of_second()
+    second = [await limiter.acquire(policy, "client") for _ in range(3)]
+
+    # Both windows are full now: the minute window frees a slot long after the second one.
+    rejected = await limiter.acquire(policy, "client")
+
+    assert all(decision.allowed for decision in first + second)
+    assert rejected.allowed is False
+    assert rejected.window == "6 per 1 minute"
+    assert rejected.reset_seconds > 2
+
+
 async def test_add_counts_without_deciding(limiter: RateLimiter) -> None:
     policy = Policy.parse(RouteClass.LOGIN_ACCOUNT, "2/minute")
     for _ in range(3):

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.catalog.test_cache_support import statements_with
 from tests.whatsapp.conftest import fetch_all, store_without_processing
 from tests.whatsapp.payloads import envelope, text_message
 from zapora.db import utcnow
@@ -26,20 +25,9 @@ from zapora.whatsapp.conversation.queries import (
 from zapora.whatsapp.processing import sweep_inbox
 
 
-@contextmanager
-def hours_queries(engine: AsyncEngine) -> Iterator[list[str]]:
+def hours_queries(engine: AsyncEngine) -> AbstractContextManager[list[str]]:
     """Collect the SQL statements that read opening hours while the block runs."""
-    statements: list[str] = []
-
-    def before_cursor_execute(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM store_opening_hours" in statement:
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+    return statements_with(engine, "FROM store_opening_hours")
 
 
 async def _store_texts(session_factory, store, wa_ids: list[str]) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.whatsapp.conftest import app_client, count, fetch_all
 from tests.whatsapp.payloads import (
@@ -174,6 +177,38 @@ async def test_malformed_items_skipped_others_stored(client, store, session_fact
     assert response.json()["messages_stored"] == 1
     [inbound] = await fetch_all(session_factory, InboundMessage)
     assert inbound.payload["text"]["body"] == "Oi"
+
+
+@pytest.mark.parametrize(
+    ("wa_id", "message_id"),
+    [
+        ("\u0665\u0665\u0661\u0661\u0669\u0665\u0665\u0665\u0661\u0662\u0663", None),
+        ("+5511955551234", None),
+        ("5511 95555 1234", None),
+        ("5511955551234", ""),
+    ],
+)
+async def test_sender_and_id_must_be_plain(client, store, session_factory, wa_id, message_id):
+    item = text_message("Oi", wa_id=wa_id)
+    if message_id is not None:
+        item["id"] = message_id
+    response = await post_webhook(client, envelope(store.whatsapp_phone_number_id, [item]))
+
+    assert response.status_code == 200
+    assert response.json()["messages_stored"] == 0
+    assert await count(session_factory, InboundMessage) == 0
+    assert await count(session_factory, Customer) == 0
+
+
+async def test_negative_timestamp_uses_arrival(client, store, session_factory):
+    item = text_message("Oi")
+    item["timestamp"] = "-1"
+    before = datetime.now(UTC)
+    response = await post_webhook(client, envelope(store.whatsapp_phone_number_id, [item]))
+
+    assert response.json()["messages_stored"] == 1
+    [inbound] = await fetch_all(session_factory, InboundMessage)
+    assert inbound.sent_at >= before - timedelta(seconds=1)
 
 
 async def test_redelivery_has_no_second_effect(client, store, session_factory):

@@ -41,7 +41,7 @@ class OrderLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item_id: uuid.UUID
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY)
     option_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
     notes: NoteText = None
 
@@ -57,7 +57,7 @@ class OrderCreate(BaseModel):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     payment_method: PaymentMethod
-    change_for: int | None = Field(
+    change_for: StrictInt | None = Field(
         default=None,
         ge=1,
         le=MAX_AMOUNT,

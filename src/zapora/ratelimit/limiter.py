@@ -60,7 +60,8 @@ ACQUIRE, PEEK, ADD = 1, 2, 3
 # ACQUIRE counts the request in every window when all of them have room, and nowhere
 # otherwise. PEEK counts nothing. ADD counts the request in each window that has room.
 # The reply is {allowed, limit, remaining, reset in ms, window number (1-based)} of the
-# first full window, or of the window with the least room left when all have room.
+# full window that frees up last, or of the window with the least room left when all have
+# room.
 # ``reset`` is the time until one more request fits when the request is rejected, and the
 # time until the current fixed window ends, and its count starts to fade, otherwise.
 SLIDING_WINDOW_SCRIPT = """
@@ -100,18 +101,26 @@ for i, w in ipairs(windows) do
     redis.call('PEXPIRE', w[1], 2 * w[3] - w[5])
   end
 end
-if rejected > 0 then
-  local w = windows[rejected]
-  local limit, period, elapsed = w[2], w[3], w[5]
-  local current, previous = w[6], w[7]
-  local target = limit - 1
-  local wait
-  if current <= target then
-    wait = (period - elapsed) - (target - current) * period / previous
-  else
-    wait = (period - elapsed) + period - target * period / current
+if allowed == 0 then
+  -- The longest wait among the full windows, so a client that waits as told gets in.
+  local worst, worst_wait = rejected, -1
+  for i, w in ipairs(windows) do
+    if not w[9] then
+      local limit, period, elapsed = w[2], w[3], w[5]
+      local current, previous = w[6], w[7]
+      local target = limit - 1
+      local wait
+      if current <= target then
+        wait = (period - elapsed) - (target - current) * period / previous
+      else
+        wait = (period - elapsed) + period - target * period / current
+      end
+      if wait > worst_wait then
+        worst, worst_wait = i, wait
+      end
+    end
   end
-  return {0, limit, 0, math.ceil(math.max(0, wait)), rejected}
+  return {0, windows[worst][2], 0, math.ceil(math.max(0, worst_wait)), worst}
 end
 local best, best_remaining = 1, nil
 for i, w in ipairs(windows) do
@@ -301,11 +310,19 @@ class _LimitsWindows(_Windows):
             else:
                 passed = await self.strategy.test(item, route_class, key)
             if not passed:
-                return await self._window(item, route_class, key, allowed=False)
+                return await self._longest_wait(policy, route_class, key)
         windows = [
             await self._window(item, route_class, key, allowed=True) for item in policy.items
         ]
         return min(windows, key=lambda window: window.remaining)
+
+    async def _longest_wait(self, policy: Policy, route_class: str, key: str) -> Decision:
+        """Return the full window that frees up last, so that waiting for it is enough."""
+        windows = [
+            await self._window(item, route_class, key, allowed=False) for item in policy.items
+        ]
+        full = [window for window in windows if window.remaining == 0] or windows
+        return max(full, key=lambda window: window.reset_seconds)
 
     async def _window(
         self, item: RateLimitItem, route_class: str, key: str, *, allowed: bool

@@ -251,12 +251,12 @@ def _read_messages(store_id: uuid.UUID, value: ChangeValue) -> Iterator[_Receive
         wa_id = header.from_
         # NOTE: a sender who hides their number behind a username has no "from". Customers
         # are keyed on wa_id, so such messages are acknowledged but not stored.
-        if not wa_id or len(wa_id) > WA_ID_MAX_LENGTH or len(header.id) > MESSAGE_ID_MAX_LENGTH:
+        if not _storable_ids(wa_id, header.id):
             logger.warning(
                 "webhook.message_skipped",
                 store_id=str(store_id),
                 wa_id=mask_phone((wa_id or "")[:WA_ID_MAX_LENGTH]),
-                reason="missing or oversized sender or message id",
+                reason="missing, oversized or malformed sender or message id",
             )
             continue
         yield _Received(
@@ -339,6 +339,17 @@ async def _insert_message(
     return inbound_id
 
 
+def _storable_ids(wa_id: str | None, message_id: str) -> bool:
+    """Return whether a message's sender and id are valid for storing and replying.
+
+    A WhatsApp id is a phone number in ASCII digits. Other digits, such as Arabic-Indic
+    ones, pass ``str.isdigit`` but are no number the Graph API can send to.
+    """
+    if not wa_id or len(wa_id) > WA_ID_MAX_LENGTH or not (wa_id.isascii() and wa_id.isdigit()):
+        return False
+    return 0 < len(message_id) <= MESSAGE_ID_MAX_LENGTH
+
+
 def _single_message(values: list[ChangeValue]) -> tuple[str, _Received] | None:
     """Return the phone number id and the message of a delivery of one storable message.
 
@@ -356,7 +367,7 @@ def _single_message(values: list[ChangeValue]) -> tuple[str, _Received] | None:
     except ValidationError:
         return None
     wa_id = header.from_
-    if not wa_id or len(wa_id) > WA_ID_MAX_LENGTH or len(header.id) > MESSAGE_ID_MAX_LENGTH:
+    if not _storable_ids(wa_id, header.id):
         return None
     contact = None
     for raw_contact in value.contacts:

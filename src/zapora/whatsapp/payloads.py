@@ -155,7 +155,9 @@ def parse_timestamp(value: str | int | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
+        seconds = int(value)
+        # A timestamp before 1970 is invalid, so the caller uses the arrival time instead.
+        return datetime.fromtimestamp(seconds, tz=UTC) if seconds >= 0 else None
     except (ValueError, OverflowError, OSError):
         return None
 
