@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -140,9 +141,11 @@ async def test_worker_command_stops_on_sigterm(
     assert sent.status == OutboxStatus.SENT.value
     assert sent.graph_message_id is not None
     assert sent.graph_message_id.startswith("log.")
-    assert '"event": "worker.started"' in output
-    assert '"event": "whatsapp.send"' in output
-    assert '"signal": "SIGTERM"' in output
-    assert '"event": "worker.stopped"' in output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    events = [line["event"] for line in lines]
+    assert "worker.started" in events
+    assert "whatsapp.send" in events
+    assert "SIGTERM" in [line.get("signal") for line in lines]
+    assert "worker.stopped" in events
     assert "*********1234" in output
     assert CUSTOMER not in output
