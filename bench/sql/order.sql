@@ -1,6 +1,6 @@
 -- The statements Zapora's staff order creation runs on PostgreSQL (one order of two lines,
 -- with an Idempotency-Key). The order number is taken first by an UPDATE committed on its own
--- without waiting for the disk, as Zapora's numbering connection does; the order's transaction
+-- without waiting for the disk, as Zapora's numbering connection does. The order's transaction
 -- then commits with synchronous_commit on. The two SETs stand in for the numbering
 -- connection's own setting and cost the probe two short round trips that Zapora does not make.
 -- Variables: store_id, user_id, item_a, item_b.

@@ -214,8 +214,8 @@ class InvalidationChannel:
 
     ``listening`` is true only while the subscription is confirmed: a process may keep
     local copies only then. ``on_reset`` runs when the subscription starts and whenever it
-    is lost, since messages sent while it was down are lost too: the owner drops every copy,
-    and a copy read before a reset or a message must not be kept after it. The subscription
+    is lost, because messages sent while it was down are lost too. The owner then drops every
+    copy, and a copy read before a reset or a message must not be kept after it. The subscription
     starts with the first call to ``start`` from a running event loop.
     """
 

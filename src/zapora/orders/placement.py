@@ -161,7 +161,7 @@ def _zone_fields(terms: DeliveryTerms, placed_at: datetime) -> dict[str, object]
 # the write-ahead log up to its commit record, so up to the number's commit as well. A crash
 # can therefore lose a number only together with every order that used it, and no stored
 # order keeps a number that the counter then hands out again. Replicas receive the log in
-# the same order, so this also holds after a failover.
+# the same order, so this is also true after a failover.
 #
 # A number is spent even when the order's transaction fails afterwards (a lost connection,
 # a failed commit, a cancelled request), so a store's numbers can have gaps. They stay
@@ -257,7 +257,7 @@ async def next_order_number(session: AsyncSession, store: Store) -> int:
     if number is None:
         number = await session.scalar(_NEXT_NUMBER, {"store_id": store.id})
         if number is None:
-            raise LookupError(f"store {store.id} vanished while numbering an order")
+            raise LookupError(f"store {store.id} not found while numbering an order")
     # Keep the loaded store in step with the counter without reading it again.
     set_committed_value(store, "last_order_number", int(number))
     return int(number)
