@@ -8,7 +8,8 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
-RESULTS_DIR = BENCH_DIR / "results"
+# BENCH_RESULTS_DIR sends a trial run's files elsewhere, leaving the recorded results as they are.
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH_DIR / "results")
 LOOPBACK = "127.0.0.1"
 
 # Every scenario, in the order they run. BENCH_ONLY picks a subset by these names.
