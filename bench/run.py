@@ -177,8 +177,8 @@ def run_http_scenarios(bench: Bench, zapora: Server, fixture: scenarios.Fixture)
         asyncio.run(scenarios.delete_probe_messages(config))
         # As in production, the API only stores and acknowledges, and `zapora worker` runs
         # the bot. Its replies go to the log transport: no Graph API stand-in runs here. In
-        # production the worker has CPUs of its own; here it shares two with the API, the load
-        # generator and PostgreSQL, so it runs at the lowest priority and uses the CPU time
+        # production the worker runs on CPUs of its own. Here it shares two with the API, the
+        # load generator and PostgreSQL, so it runs at the lowest priority and gets the CPU time
         # that ingestion leaves. It catches up after the runs, and the note says how long.
         worker = start(
             "webhook-worker",
