@@ -36,6 +36,9 @@ CORS_MAX_AGE_SECONDS = 600
 # The courier's proof-of-delivery upload; every other route keeps ZAPORA_MAX_BODY_BYTES.
 UPLOAD_PATHS = re.compile(r"/api/v1/courier/deliveries/[^/]+/delivered")
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
+# HTTP versions in which a request without Content-Length or Transfer-Encoding has no body.
+# HTTP/2 and HTTP/3 may stream a body without either.
+BODILESS_VERSIONS = frozenset({"1.0", "1.1"})
 
 
 class BodyTooLargeError(HTTPException):
@@ -80,8 +83,18 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared: str | None = None
+        chunked = False
+        for key, value in scope["headers"]:
+            if key == b"content-length" and declared is None:
+                declared = value.decode("latin-1")
+            elif key == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked and scope.get("http_version") in BODILESS_VERSIONS:
+            # An HTTP/1 request with neither header has no body (RFC 9112, section 6.3).
+            await self.app(scope, receive, send)
+            return
         max_bytes = self._limit_for(scope["path"])
-        declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             await self._reject(scope, receive, send, max_bytes)
             return

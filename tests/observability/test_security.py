@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Message, Receive, Scope, Send
 
 from tests.conftest import make_settings
 from tests.factories import make_store
 from tests.whatsapp.payloads import dumps, envelope, post_webhook, text_message
 from zapora.app import create_app
 from zapora.config import Settings
+from zapora.security import BodySizeLimitMiddleware
 from zapora.security_headers import API_CONTENT_SECURITY_POLICY
 
 ALLOWED_ORIGIN = "https://admin.example.com"
@@ -275,3 +277,31 @@ async def test_proof_photo_upload_has_its_own_limit(database_url: str) -> None:
     assert upload.status_code == 401
     assert elsewhere.status_code == 413
     assert beyond.status_code == 413
+
+
+async def _read_body_and_answer(scope: Scope, receive: Receive, send: Send) -> None:
+    more_body = True
+    while more_body:
+        more_body = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"read"})
+
+
+async def test_http2_unsized_body_counted() -> None:
+    """Only HTTP/1 promises that a request with no length header has no body."""
+    chunks: list[Message] = [
+        {"type": "http.request", "body": b"x" * 8, "more_body": True},
+        {"type": "http.request", "body": b"x" * 8, "more_body": False},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return chunks.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": "2", "method": "POST", "path": "/x", "headers": []}
+    await BodySizeLimitMiddleware(_read_body_and_answer, max_bytes=10)(scope, receive, send)
+
+    assert sent[0]["status"] == 413

@@ -163,6 +163,23 @@ class MenuCache:
             raise _store_not_found(slug)
         return value
 
+    def local_menu_json(self, slug: str) -> bytes | None:
+        """Return the menu JSON of a known slug when this process has a fresh copy, else None.
+
+        No await and no round trip: the caller falls back to ``menu_json_by_slug`` on None.
+        Only slugs that named a store once are remembered, so an unknown or malformed slug
+        always gets None here.
+        """
+        store_id = self._slug_ids.get(slug)
+        if store_id is None:
+            return None
+        local = self._local.get(store_id)
+        if local is None or local.expires_at <= time.monotonic() or not self._may_keep():
+            return None
+        self._slug_hits.inc()
+        self._menu_hits.inc()
+        return local.value
+
     async def menu_of_store(
         self, store_id: uuid.UUID, session: AsyncSession | None = None
     ) -> MenuOut | None:

@@ -62,12 +62,36 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[IPNetwo
     return hops[0] if hops else peer
 
 
+# Maximum count of remembered (peer, X-Forwarded-For) pairs. Past it they are all forgotten.
+MAX_REMEMBERED_CLIENTS = 4096
+# Maximum length of a remembered X-Forwarded-For header, which covers a few proxy hops.
+MAX_REMEMBERED_HEADER_LENGTH = 256
+
+
 class RequestContextMiddleware:
     """Bind ``request_id`` and ``client_ip`` for the request and echo ``X-Request-ID``."""
 
     def __init__(self, app: ASGIApp, trusted_proxies: list[IPNetwork]) -> None:
         self.app = app
         self.trusted_proxies = trusted_proxies
+        # Parsing the addresses costs more than the rest of this middleware, and the same
+        # clients come back behind the same proxies.
+        self._client_ips: dict[tuple[str | None, str | None], str | None] = {}
+
+    def _client_ip(self, peer: str | None, forwarded: str | None) -> str | None:
+        key = (peer, forwarded)
+        try:
+            return self._client_ips[key]
+        except KeyError:
+            pass
+        ip = client_ip(peer, forwarded, self.trusted_proxies)
+        # Long headers are not kept, so that clients cannot fill the memory with them.
+        if forwarded is not None and len(forwarded) > MAX_REMEMBERED_HEADER_LENGTH:
+            return ip
+        if len(self._client_ips) >= MAX_REMEMBERED_CLIENTS:
+            self._client_ips.clear()
+        self._client_ips[key] = ip
+        return ip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,18 +107,15 @@ class RequestContextMiddleware:
                 forwarded = value.decode("latin-1") or None
         request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
         peer = scope["client"][0] if scope.get("client") else None
-        ip = client_ip(peer, forwarded, self.trusted_proxies)
-        scope.setdefault("state", {})
-        scope["state"]["request_id"] = request_id
-        scope["state"]["client_ip"] = ip
+        ip = self._client_ip(peer, forwarded)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_ip"] = ip
+        id_header = (_REQUEST_ID_KEY, request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (b"x-request-id", request_id.encode("latin-1")),
-                ]
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id, client_ip=ip)

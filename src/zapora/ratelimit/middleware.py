@@ -20,8 +20,8 @@ from zapora.ratelimit.limiter import (
 from zapora.ratelimit.responses import (
     RateLimitedError,
     handle_rate_limited,
-    rate_limit_headers,
     rate_limited_response,
+    raw_rate_limit_headers,
 )
 
 # Paths are matched in order. The first template that matches the path, or a prefix of it
@@ -124,14 +124,15 @@ class RateLimitMiddleware:
             error = RateLimitedError(decision, subject)
             await rate_limited_response(error, scope["path"])(scope, receive, send)
             return
-        extra_headers = [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in rate_limit_headers(decision).items()
-        ]
+        extra_headers = raw_rate_limit_headers(decision)
+        if not extra_headers:
+            # The storage failed: no window is known, so no headers are sent.
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and extra_headers:
-                headers = list(message.get("headers", []))
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", ())
                 # A route that applied a narrower limit of its own (per-account login
                 # throttling) already set the headers of that limit.
                 if not any(name.lower() == b"ratelimit-limit" for name, _ in headers):

@@ -23,6 +23,17 @@ def rate_limit_headers(decision: Decision) -> dict[str, str]:
     }
 
 
+def raw_rate_limit_headers(decision: Decision) -> tuple[tuple[bytes, bytes], ...]:
+    """Return the headers of ``rate_limit_headers`` as ASGI name and value pairs."""
+    if decision.limit is None:
+        return ()
+    return (
+        (b"ratelimit-limit", str(decision.limit).encode()),
+        (b"ratelimit-remaining", str(decision.remaining).encode()),
+        (b"ratelimit-reset", str(decision.reset_seconds).encode()),
+    )
+
+
 def retry_after_seconds(decision: Decision) -> int:
     return max(1, decision.reset_seconds)
 
