@@ -13,7 +13,9 @@ from zapora import __version__
 from zapora.audit.router import router as audit_router
 from zapora.auth.router import router as auth_router
 from zapora.auth.staff_router import router as staff_router
+from zapora.auth.user_cache import UserCache
 from zapora.catalog.cache import PublishMenuChanges, create_menu_cache
+from zapora.catalog.router import CachedMenuMiddleware
 from zapora.catalog.router import public_router as menu_router
 from zapora.catalog.router import router as catalog_router
 from zapora.config import Settings, get_settings
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings.resolved_database_url)
     session_factory = create_session_factory(engine)
     menu_cache = create_menu_cache(settings, session_factory)
+    user_cache = UserCache.from_settings(settings)
     instrument_pool(engine)
     shutdown = ShutdownState()
 
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.tracing is not None:
                 app.state.tracing.shutdown()
             await menu_cache.close()
+            await user_cache.close()
             if app.state.rate_limiter is not None:
                 await app.state.rate_limiter.close()
             await engine.dispose()
@@ -89,15 +93,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Sell for delivery through WhatsApp.",
         lifespan=lifespan,
+        # Traces come from setup_tracing's instrumentation, which FastAPI's own telemetry
+        # defers to. Left on, it would look the global providers up on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = create_read_session_factory(engine)
     app.state.menu_cache = menu_cache
+    app.state.user_cache = user_cache
     app.state.shutdown = shutdown
     app.state.readiness = ReadinessState()
     install_error_handlers(app)
+    api_prefix = "/api/v1"
+    # Added first, so it runs inside every other middleware and only skips the routing.
+    app.add_middleware(CachedMenuMiddleware, menu_cache=menu_cache, prefix=api_prefix)
     # Added before RequestContextMiddleware so it runs inside it and reads the client IP.
     install_rate_limiting(app, settings)
     install_http_security(app, settings)
@@ -113,7 +124,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tracking_router)
     # Signed links to locally stored files, where the signature is the access check.
     app.include_router(files_router)
-    api_prefix = "/api/v1"
     app.include_router(auth_router, prefix=api_prefix)
     # Store settings are part of the public menu.
     app.include_router(stores_router, prefix=api_prefix, dependencies=[PublishMenuChanges])

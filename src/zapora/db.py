@@ -84,13 +84,22 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+# Connections kept open per process, and more opened for a burst and closed after it. Ten
+# kept connections serve ten concurrent requests without opening new ones, and the total of
+# 15 per process stays SQLAlchemy's default.
+POOL_SIZE = 10
+POOL_MAX_OVERFLOW = 5
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and immediate transactions."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(url, echo=echo)
+    engine = create_async_engine(
+        url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_MAX_OVERFLOW
+    )
     _discard_closed_connections(engine)
     return engine
 

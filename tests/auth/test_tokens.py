@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import uuid
 from typing import Any
@@ -16,6 +18,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.auth.conftest import ME_URL, Team, bearer, log_in
+from tests.conftest import make_settings
+from zapora.app import create_app
 from zapora.auth.models import User
 from zapora.auth.tokens import REQUIRED_CLAIMS
 from zapora.config import Settings
@@ -131,6 +135,37 @@ async def test_expired_token_rejected(client, settings, team: Team):
     body = await _assert_rejected(client, forge(HS256, claims, _key(settings)))
 
     assert "expired" in body["detail"]
+
+
+async def test_accepted_token_still_expires(
+    client: httpx.AsyncClient, settings: Settings, team: Team
+) -> None:
+    # A token accepted once is cached as verified, and its expiry still applies. It expires
+    # one to two seconds from now, so the first request runs while it is valid.
+    expires_at = int(time.time()) + 2
+    token = forge(HS256, _claims(settings, team.manager, exp=expires_at), _key(settings))
+    accepted = await client.get(ME_URL, headers={"Authorization": f"Bearer {token}"})
+    assert accepted.status_code == 200, accepted.text
+
+    await asyncio.sleep(expires_at - time.time() + 0.05)
+
+    body = await _assert_rejected(client, token)
+    assert "expired" in body["detail"]
+
+
+async def test_other_secret_rejects_cached_token(
+    client: httpx.AsyncClient, team: Team, database_url: str
+) -> None:
+    token = str((await log_in(client, team.manager))["access_token"])
+    accepted = await client.get(ME_URL, headers={"Authorization": f"Bearer {token}"})
+    assert accepted.status_code == 200, accepted.text
+    other_app = create_app(make_settings(database_url, secret_key=secrets.token_urlsafe(48)))
+    transport = httpx.ASGITransport(app=other_app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            await _assert_rejected(other, token)
+    finally:
+        await other_app.state.engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,8 @@ from tests.orders.builders import Shop, pickup_body
 from zapora.orders.models import ActorType, Fulfilment, Order, OrderSource, PaymentMethod
 from zapora.orders.placement import OrderDraft, place_order
 from zapora.orders.pricing import LineRequest
+from zapora.orders.schemas import OrderPage, OrderSummary
+from zapora.pagination import encode_cursor
 
 STATUS_CYCLE = ["placed", "accepted", "cancelled", "preparing", "placed"]
 
@@ -221,3 +223,31 @@ async def test_get_unknown_order(client: httpx.AsyncClient, shop: Shop) -> None:
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+async def test_list_body_matches_model(
+    client: httpx.AsyncClient, shop: Shop, session: AsyncSession
+) -> None:
+    orders = await _place_orders(session, shop, 3)
+    # One order has every optional field set, and another a placed_at without microseconds.
+    zoned = orders[0]
+    zoned.customer_name = "Ana"
+    zoned.customer_phone = "5511999990000"
+    zoned.delivery_zone_name = "Centro"
+    zoned.estimate_minutes = 40
+    zoned.estimated_delivery_at = zoned.placed_at + timedelta(minutes=40)
+    zoned.fee_pending = True
+    zoned.courier_id = shop.user.id
+    orders[1].placed_at = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)
+    await session.commit()
+    newest = sorted(orders, key=lambda order: (order.placed_at, order.id), reverse=True)
+
+    response = await client.get(shop.orders_url, params={"limit": 2}, headers=shop.headers)
+
+    expected = OrderPage(
+        items=[OrderSummary.model_validate(order) for order in newest[:2]],
+        next_cursor=encode_cursor(newest[1].placed_at, newest[1].id),
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == expected.model_dump_json().encode()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapora.auth.models import Role, User
 from zapora.auth.passwords import hash_password, verify_password
 from zapora.auth.refresh import revoke_all_for_user
+from zapora.auth.user_cache import note_account_change
 from zapora.errors import AuthenticationError, ConflictError, InvalidInputError
 
 logger = structlog.get_logger(__name__)
@@ -113,6 +114,7 @@ async def invalidate_sessions(session: AsyncSession, user: User) -> None:
     user.token_version += 1
     await revoke_all_for_user(session, user.id)
     await session.flush()
+    note_account_change(session, user.id)
     logger.info("auth.sessions_invalidated", user_id=str(user.id), version=user.token_version)
 
 

@@ -18,6 +18,7 @@ from zapora.audit.service import Actor, diff, record, snapshot
 from zapora.auth import service
 from zapora.auth.models import Role, User
 from zapora.auth.schemas import StaffCreate, StaffUpdate
+from zapora.auth.user_cache import note_account_change
 from zapora.errors import NotFoundError, PermissionDeniedError
 
 logger = structlog.get_logger(__name__)
@@ -111,6 +112,8 @@ async def update_staff_member(
     if "role" in changed_after or changed_after.get("is_active") is False:
         await service.invalidate_sessions(session, user)
     await session.flush()
+    # Processes that cache the account drop it, so that they serve the new name or flag.
+    note_account_change(session, user.id)
     await record(
         session,
         action="staff.updated",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,8 @@ from zapora.errors import AuthenticationError
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105
 REQUIRED_CLAIMS = ("sub", "role", "ver", "typ", "iss", "aud", "iat", "exp", "jti")
+# Maximum count of verified tokens cached. Past it they are all dropped.
+MAX_VERIFIED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,45 @@ def _invalid(detail: str = "The access token is invalid.") -> AuthenticationErro
     return AuthenticationError(detail, fix="log in at /api/v1/auth/login for a new token")
 
 
+@dataclass(frozen=True)
+class _Verified:
+    claims: AccessClaims
+    expires_at: int
+
+
+# Tokens that passed verification, by the token and the settings that verified it, so that a
+# client's next requests skip the signature check. Only the expiry is checked again.
+_verified: dict[tuple[str, str, str, str], _Verified] = {}
+
+
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     """Verify an access token and return its claims, or raise AuthenticationError.
 
     Only HS256 is accepted, so a header naming ``none``, another HMAC size or an RSA
     algorithm is rejected before any signature check.
     """
+    key = (
+        token,
+        settings.secret_key.get_secret_value(),
+        settings.jwt_audience,
+        settings.jwt_issuer,
+    )
+    verified = _verified.get(key)
+    if verified is None:
+        verified = _verify(settings, token)
+        if len(_verified) >= MAX_VERIFIED_TOKENS:
+            _verified.clear()
+        _verified[key] = verified
+    elif verified.expires_at <= time.time():
+        # The same test as PyJWT's: expired once the current time reaches exp.
+        del _verified[key]
+        raise _invalid("The access token has expired.")
+    return verified.claims
+
+
+def _verify(settings: Settings, token: str) -> _Verified:
     try:
-        claims = jwt.decode(
+        payload = jwt.decode(
             token,
             settings.secret_key.get_secret_value(),
             algorithms=[ALGORITHM],
@@ -71,14 +105,16 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         raise _invalid("The access token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise _invalid() from exc
-    if claims["typ"] != ACCESS_TOKEN_TYPE:
+    if payload["typ"] != ACCESS_TOKEN_TYPE:
         raise _invalid("The token is not an access token.")
-    version = claims["ver"]
-    role = claims["role"]
+    version = payload["ver"]
+    role = payload["role"]
     if not isinstance(version, int) or isinstance(version, bool) or not isinstance(role, str):
         raise _invalid()
     try:
-        user_id = uuid.UUID(str(claims["sub"]))
+        user_id = uuid.UUID(str(payload["sub"]))
     except ValueError as exc:
         raise _invalid() from exc
-    return AccessClaims(user_id=user_id, role=role, token_version=version)
+    claims = AccessClaims(user_id=user_id, role=role, token_version=version)
+    # PyJWT has checked that exp reads as an integer.
+    return _Verified(claims=claims, expires_at=int(payload["exp"]))

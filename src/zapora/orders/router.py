@@ -11,10 +11,17 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from zapora.audit.service import Actor
 from zapora.auth.models import User
 from zapora.auth.permissions import Permission
-from zapora.dependencies import SessionDep, SettingsDep, load_store_for, reads_only, require
+from zapora.dependencies import (
+    SessionDep,
+    SettingsDep,
+    check_store_access,
+    load_store_for,
+    reads_only,
+    require,
+)
 from zapora.errors import PROBLEM_CONTENT_TYPE
-from zapora.orders import idempotency, service
-from zapora.orders.schemas import OrderCreate, OrderOut, OrderPage, OrderSummary, StatusChange
+from zapora.orders import idempotency, listing, service
+from zapora.orders.schemas import OrderCreate, OrderOut, OrderPage, StatusChange
 
 router = APIRouter(prefix="/stores/{store_id}/orders", tags=["orders"])
 
@@ -55,15 +62,15 @@ async def list_orders(
     cursor: Annotated[
         str | None, Query(max_length=512, description="The next_cursor of the previous page.")
     ] = None,
-) -> OrderPage:
+) -> Response:
     """List the store's orders, newest first, one page at a time."""
-    store = await load_store_for(session, user, store_id)
-    statuses = service.parse_status_filter(status_filter or [])
-    page = await service.list_orders(
-        session, store.id, statuses=statuses, limit=limit, cursor=cursor
+    await check_store_access(session, user, store_id)
+    statuses = listing.parse_status_filter(status_filter or [])
+    page = await listing.order_page_json(
+        session, store_id, statuses=statuses, limit=limit, cursor=cursor
     )
-    items = [OrderSummary.model_validate(order) for order in page.orders]
-    return OrderPage(items=items, next_cursor=page.next_cursor)
+    # The body is OrderPage JSON already, so it skips response_model's validation.
+    return Response(page, media_type="application/json")
 
 
 @router.post(
@@ -125,8 +132,8 @@ async def get_order(
     store_id: uuid.UUID, order_id: uuid.UUID, session: SessionDep, user: OrderReader
 ) -> OrderOut:
     """Return an order with its lines, totals, allowed next statuses and history."""
-    store = await load_store_for(session, user, store_id)
-    order = await service.get_order(session, store.id, order_id)
+    await check_store_access(session, user, store_id)
+    order = await service.get_order(session, store_id, order_id)
     return OrderOut.from_order(order)
 
 
