@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import CursorResult, Insert, delete, select
+from sqlalchemy import CursorResult, Insert, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,10 +96,13 @@ async def create_order_idempotently(
 
 def _claim_statement(dialect_name: str) -> Insert:
     insert = sqlite_insert if dialect_name == "sqlite" else postgresql_insert
+    # On the table rather than the mapped class: a Core INSERT skips the ORM's bulk insert
+    # layer, and the columns' Python defaults still fill in the id and created_at.
+    table = cast(Table, IdempotencyKey.__table__)
     return (
-        insert(IdempotencyKey)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["store_id", "key"])
-        .returning(IdempotencyKey.id)
+        .returning(table.c.id)
     )
 
 
@@ -125,7 +128,7 @@ async def _claim_key(
     statement = _CLAIM_STATEMENTS[session.get_bind().dialect.name]
     values = {"store_id": store_id, "key": key, "request_hash": digest, "order_id": order_id}
     for _ in range(CLAIM_ATTEMPTS):
-        if await session.scalar(statement.values(values)) is not None:
+        if await session.scalar(statement, values) is not None:
             return None
         existing = await _find_key(session, store_id, key)
         if existing is None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import structlog
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm.attributes import set_committed_value
 
+from zapora.audit.service import AUDIT_LOG, Actor, entry_row
 from zapora.db import utcnow
 from zapora.errors import InvalidInputError
 from zapora.observability.commit_metrics import increment_on_commit
@@ -24,8 +26,6 @@ from zapora.orders.models import (
     ActorType,
     Fulfilment,
     Order,
-    OrderEvent,
-    OrderLine,
     OrderSource,
     OrderStatus,
     PaymentMethod,
@@ -37,6 +37,7 @@ from zapora.orders.pricing import (
     delivery_terms,
     price_lines,
 )
+from zapora.orders.writes import Row, write_order
 from zapora.stores.hours_service import store_status
 from zapora.stores.models import Store
 
@@ -67,6 +68,39 @@ class Totals:
     @property
     def total(self) -> int:
         return self.subtotal + self.delivery_fee
+
+
+# Fields of a new order kept in the audit log, which leave out the customer's details.
+PLACED_ORDER_FIELDS = (
+    "number",
+    "status",
+    "source",
+    "fulfilment",
+    "payment_method",
+    "currency",
+    "total",
+)
+
+
+@dataclass(frozen=True)
+class PlacementAudit:
+    """The audit entry of a placement: its action and who placed the order."""
+
+    action: str
+    actor: Actor
+
+    def row(self, store_id: uuid.UUID, order_row: dict[str, Any]) -> Row:
+        return (
+            AUDIT_LOG,
+            entry_row(
+                action=self.action,
+                actor=self.actor,
+                store_id=store_id,
+                target_type="order",
+                target_id=order_row["id"],
+                after={name: order_row[name] for name in PLACED_ORDER_FIELDS},
+            ),
+        )
 
 
 def compute_totals(lines: Sequence[PricedLine], terms: DeliveryTerms) -> Totals:
@@ -150,6 +184,82 @@ def _zone_fields(terms: DeliveryTerms, placed_at: datetime) -> dict[str, object]
         "estimate_minutes": estimate,
         "estimated_delivery_at": placed_at + timedelta(minutes=estimate) if estimate else None,
         "fee_pending": terms.fee_pending,
+    }
+
+
+def _order_row(
+    order_id: uuid.UUID,
+    store: Store,
+    draft: OrderDraft,
+    totals: Totals,
+    terms: DeliveryTerms,
+    placed_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "store_id": store.id,
+        "customer_id": draft.customer_id,
+        "customer_name": draft.customer_name,
+        "customer_phone": draft.customer_phone,
+        "source": draft.source.value,
+        "status": OrderStatus.PLACED.value,
+        "fulfilment": draft.fulfilment.value,
+        "address_text": draft.address_text,
+        "latitude": draft.latitude,
+        "longitude": draft.longitude,
+        "payment_method": draft.payment_method.value,
+        "change_for": draft.change_for,
+        "notes": draft.notes,
+        "currency": store.currency,
+        "subtotal": totals.subtotal,
+        "delivery_fee": totals.delivery_fee,
+        "total": totals.total,
+        "tracking_token": secrets.token_urlsafe(24),
+        "placed_at": placed_at,
+        "created_at": placed_at,
+        "updated_at": placed_at,
+        **_zone_fields(terms, placed_at),
+    }
+
+
+def _line_rows(
+    order_id: uuid.UUID, store_id: uuid.UUID, priced: Sequence[PricedLine]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": uuid.uuid4(),
+            "order_id": order_id,
+            "store_id": store_id,
+            "position": position,
+            "item_id": line.item_id,
+            "name": line.name,
+            "unit_price": line.unit_price,
+            "quantity": line.quantity,
+            "line_total": line.line_total,
+            "options": line.options,
+            "notes": line.notes,
+        }
+        for position, line in enumerate(priced)
+    ]
+
+
+def _first_event_row(
+    order_id: uuid.UUID,
+    store_id: uuid.UUID,
+    actor_type: ActorType,
+    actor_id: uuid.UUID | None,
+    placed_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "order_id": order_id,
+        "store_id": store_id,
+        "from_status": None,
+        "to_status": OrderStatus.PLACED.value,
+        "actor_type": actor_type.value,
+        "actor_id": actor_id,
+        "reason": None,
+        "created_at": placed_at,
     }
 
 
@@ -271,13 +381,13 @@ async def place_order(
     actor_type: ActorType,
     actor_id: uuid.UUID | None,
     order_id: uuid.UUID | None = None,
-    flush: bool = True,
+    audit: PlacementAudit | None = None,
 ) -> Order:
     """Validate, price and store a new order in status ``placed``; never commit.
 
     ``order_id`` is the new order's id when the caller has already stored a row naming it.
-    The order is flushed unless ``flush`` is false, for a caller that adds more rows and
-    flushes them all together.
+    With ``audit`` the audit entry is written together with the order's rows. The returned
+    order is in the session, loaded with its lines and first event.
     """
     opening = await store_status(session, store, utcnow())
     if not opening.open:
@@ -298,61 +408,13 @@ async def place_order(
 
     placed_at = utcnow()
     order_id = order_id or uuid.uuid4()
-    # The lines and the first event are attached in memory, so the caller can build its
-    # response without reading the order back. Numbering comes after every check, so an
-    # order refused for its content spends no number.
-    lines = [
-        OrderLine(
-            order_id=order_id,
-            store_id=store.id,
-            position=position,
-            item_id=line.item_id,
-            name=line.name,
-            unit_price=line.unit_price,
-            quantity=line.quantity,
-            line_total=line.line_total,
-            options=line.options,
-            notes=line.notes,
-        )
-        for position, line in enumerate(priced)
-    ]
-    first_event = OrderEvent(
-        order_id=order_id,
-        store_id=store.id,
-        from_status=None,
-        to_status=OrderStatus.PLACED.value,
-        actor_type=actor_type.value,
-        actor_id=actor_id,
-    )
-    order = Order(
-        id=order_id,
-        store_id=store.id,
-        customer_id=draft.customer_id,
-        customer_name=draft.customer_name,
-        customer_phone=draft.customer_phone,
-        source=draft.source.value,
-        status=OrderStatus.PLACED.value,
-        fulfilment=draft.fulfilment.value,
-        address_text=draft.address_text,
-        latitude=draft.latitude,
-        longitude=draft.longitude,
-        payment_method=draft.payment_method.value,
-        change_for=draft.change_for,
-        notes=draft.notes,
-        currency=store.currency,
-        subtotal=totals.subtotal,
-        delivery_fee=totals.delivery_fee,
-        total=totals.total,
-        tracking_token=secrets.token_urlsafe(24),
-        placed_at=placed_at,
-        lines=lines,
-        events=[first_event],
-        **_zone_fields(terms, placed_at),
-    )
-    order.number = await next_order_number(session, store)
-    session.add(order)
-    if flush:
-        await session.flush()
+    order_row = _order_row(order_id, store, draft, totals, terms, placed_at)
+    line_rows = _line_rows(order_id, store.id, priced)
+    event_row = _first_event_row(order_id, store.id, actor_type, actor_id, placed_at)
+    # Numbering comes after every check, so an order refused for its content spends no number.
+    order_row["number"] = await next_order_number(session, store)
+    more_rows = [] if audit is None else [audit.row(store.id, order_row)]
+    order = await write_order(session, order_row, line_rows, event_row, more_rows=more_rows)
     increment_on_commit(session, ORDERS_PLACED, source=draft.source.value)
     logger.info(
         "order.placed",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -101,6 +101,20 @@ _PRICES_COLUMNS = (
 )
 
 
+# Built once, with only its parameters changing, so no call pays for building the statement
+# or for working out its cache key.
+_ITEM_PRICES_QUERY = (
+    select(*_PRICES_COLUMNS)
+    .outerjoin(OptionGroup, OptionGroup.item_id == Item.id)
+    .outerjoin(Option, Option.group_id == OptionGroup.id)
+    .where(
+        Item.store_id == bindparam("store_id"),
+        Item.id.in_(bindparam("item_ids", expanding=True)),
+    )
+    .order_by(Item.id, OptionGroup.position, OptionGroup.id, Option.position)
+)
+
+
 async def load_item_prices(
     session: AsyncSession, store_id: uuid.UUID, item_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, ItemPrices]:
@@ -112,11 +126,7 @@ async def load_item_prices(
     if not item_ids:
         return {}
     rows = await session.execute(
-        select(*_PRICES_COLUMNS)
-        .outerjoin(OptionGroup, OptionGroup.item_id == Item.id)
-        .outerjoin(Option, Option.group_id == OptionGroup.id)
-        .where(Item.store_id == store_id, Item.id.in_(item_ids))
-        .order_by(Item.id, OptionGroup.position, OptionGroup.id, Option.position)
+        _ITEM_PRICES_QUERY, {"store_id": store_id, "item_ids": list(item_ids)}
     )
     items: dict[uuid.UUID, ItemPrices] = {}
     groups: dict[uuid.UUID, OptionGroupRules] = {}
@@ -246,6 +256,18 @@ class DeliveryTerms:
     fee_pending: bool = False
 
 
+_ANY_ACTIVE_ZONE = (
+    select(DeliveryZone.id)
+    .where(DeliveryZone.store_id == bindparam("store_id"), DeliveryZone.is_active.is_(True))
+    .limit(1)
+)
+
+
+async def has_active_zones(session: AsyncSession, store_id: uuid.UUID) -> bool:
+    """Return whether the store prices delivery by zone, reading one id and no zone."""
+    return await session.scalar(_ANY_ACTIVE_ZONE, {"store_id": store_id}) is not None
+
+
 async def delivery_terms(
     session: AsyncSession,
     store: Store,
@@ -270,7 +292,7 @@ async def delivery_terms(
             zone=quote.zone,
             estimate_minutes=quote.estimate_minutes,
         )
-    if not await zones_service.active_zones(session, store.id):
+    if not await has_active_zones(session, store.id):
         return DeliveryTerms(fee=store.delivery_fee, minimum_order=store.minimum_order)
     if store.typed_address_policy == TypedAddressPolicy.REFUSE.value:
         raise LocationRequiredError(

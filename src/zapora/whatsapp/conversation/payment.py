@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from zapora.audit.service import Actor, record, snapshot
+from zapora.audit.service import Actor
 from zapora.db import utcnow
 from zapora.errors import ConflictError, InvalidInputError
 from zapora.orders.errors import (
@@ -16,9 +16,8 @@ from zapora.orders.errors import (
     StoreClosedError,
 )
 from zapora.orders.models import ActorType, Fulfilment, Order, OrderSource, PaymentMethod
-from zapora.orders.placement import OrderDraft, place_order
+from zapora.orders.placement import OrderDraft, PlacementAudit, place_order
 from zapora.orders.pricing import DeliveryTerms, LocationRequiredError
-from zapora.orders.service import PLACED_ORDER_FIELDS
 from zapora.payments.service import pix_charge_for
 from zapora.stores.zones import OutsideDeliveryAreaError
 from zapora.tracking.service import tracking_url
@@ -292,15 +291,7 @@ async def place(turn: Turn) -> None:
                 _draft(turn, checkout, fulfilment, method),
                 actor_type=ActorType.CUSTOMER,
                 actor_id=turn.customer.id,
-            )
-            await record(
-                turn.session,
-                action="order.placed",
-                actor=Actor.customer(turn.customer.id),
-                store_id=turn.store.id,
-                target_type="order",
-                target_id=order.id,
-                after=snapshot(order, PLACED_ORDER_FIELDS),
+                audit=PlacementAudit("order.placed", Actor.customer(turn.customer.id)),
             )
     except (StoreClosedError, ItemUnavailableError, InvalidInputError) as exc:
         logger.info(
