@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -10,12 +11,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+import asyncpg
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Boolean, Select, and_, bindparam, case, func, literal, select, true
+from sqlalchemy import (
+    Boolean,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from zapora.customers.models import Customer
 from zapora.customers.schemas import ContactDetails
@@ -34,9 +49,12 @@ from zapora.whatsapp.payloads import (
     ChangeValue,
     Contact,
     MessageHeader,
+    SingleMessage,
     StatusEvent,
     WebhookPayload,
     parse_timestamp,
+    read_single_message,
+    to_webhook_payload,
 )
 from zapora.whatsapp.statuses import apply_statuses
 
@@ -158,38 +176,44 @@ async def _store_values(
 
 async def commit_delivery(
     session_factory: async_sessionmaker[AsyncSession],
-    payload: WebhookPayload,
+    document: Any,
     *,
     wake_workers: bool = True,
 ) -> StoredDelivery:
-    """Store a delivery in a transaction of its own and commit it.
+    """Store a decoded webhook body in a transaction of its own and commit it.
 
-    ``wake_workers`` is passed to :func:`store_delivery`. On PostgreSQL a delivery of one
-    message and nothing else is stored by one statement that finds the store, upserts the
-    sender and inserts the message, committed on its own. That is one round trip in place
-    of five (BEGIN, store, sender, message, COMMIT). A transaction that PostgreSQL
-    aborts as a deadlock or serialization failure is run again, up to ``STORE_ATTEMPTS``
-    times in all, after a short random pause. After the last attempt the error propagates
-    and the webhook returns 500. Meta redelivers a webhook that does not get a 200, while
-    a 200 without the rows would lose the delivery for good.
+    ``wake_workers`` is passed to :func:`store_delivery`. A body of an unexpected shape
+    stores nothing. On PostgreSQL a delivery of one message and nothing else is stored by
+    one statement that finds the store, upserts the sender and inserts the message,
+    committed on its own. That is one round trip in place of five (BEGIN, store, sender,
+    message, COMMIT). A transaction that PostgreSQL aborts as a deadlock or serialization
+    failure is run again, up to ``STORE_ATTEMPTS`` times in all, after a short random
+    pause. After the last attempt the error propagates and the webhook returns 500. Meta
+    redelivers a webhook that does not get a 200, while a 200 without the rows would lose
+    the delivery for good.
     """
-    values = list(_message_changes(payload))
     engine: AsyncEngine | None = session_factory.kw.get("bind")
     single = None
     if engine is not None and engine.dialect.name == "postgresql":
-        single = _single_message(values)
+        single = _single_message(document)
+    values: list[ChangeValue] = []
+    if single is None:
+        payload = to_webhook_payload(document)
+        if payload is None:
+            return StoredDelivery()
+        values = list(_message_changes(payload))
     attempt = 1
     while True:
         try:
             if single is not None:
                 assert engine is not None
-                return await _commit_single_message(engine, *single, notify=wake_workers)
+                return await _commit_single_message(engine, single, notify=wake_workers)
             async with session_factory() as session:
                 delivery = await _store_values(session, values, wake_workers)
                 await session.commit()
             return delivery
-        except DBAPIError as error:
-            sqlstate = getattr(error.orig, "sqlstate", None)
+        except (DBAPIError, asyncpg.PostgresError) as error:
+            sqlstate = _sqlstate(error)
             if sqlstate not in _RETRYABLE_SQLSTATES or attempt >= STORE_ATTEMPTS:
                 raise
             # NOTE: the events of a retried delivery are counted in WEBHOOK_EVENTS again.
@@ -197,6 +221,12 @@ async def commit_delivery(
             delay = RETRY_DELAY_SECONDS * 2**attempt * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
             await asyncio.sleep(delay)
             attempt += 1
+
+
+def _sqlstate(error: Exception) -> str | None:
+    # SQLAlchemy wraps the driver's error; the single-message statement raises it directly.
+    sqlstate: str | None = getattr(getattr(error, "orig", error), "sqlstate", None)
+    return sqlstate
 
 
 def _count_event(category: str, kind: str, known: frozenset[str]) -> None:
@@ -350,41 +380,16 @@ def _storable_ids(wa_id: str | None, message_id: str) -> bool:
     return 0 < len(message_id) <= MESSAGE_ID_MAX_LENGTH
 
 
-def _single_message(values: list[ChangeValue]) -> tuple[str, _Received] | None:
-    """Return the phone number id and the message of a delivery of one storable message.
+def _single_message(document: Any) -> SingleMessage | None:
+    """Return the message of a delivery of one storable message and nothing else.
 
     None for any other delivery, and for a message that would be skipped, so that the
     general path handles and logs it as usual.
     """
-    if len(values) != 1:
+    single = read_single_message(document)
+    if single is None or not _storable_ids(single.from_, single.id):
         return None
-    value = values[0]
-    if value.statuses or len(value.messages) != 1 or value.metadata is None:
-        return None
-    raw_message = value.messages[0]
-    try:
-        header = MessageHeader.model_validate(raw_message)
-    except ValidationError:
-        return None
-    wa_id = header.from_
-    if not _storable_ids(wa_id, header.id):
-        return None
-    contact = None
-    for raw_contact in value.contacts:
-        candidate = _validate_item(Contact, raw_contact, "contact")
-        # As in the general path, the last valid contact of the sender wins.
-        if candidate is not None and candidate.wa_id == wa_id:
-            contact = candidate
-    item = _Received(
-        # Unused: the statement finds the store by the phone number id.
-        store_id=uuid.UUID(int=0),
-        header=header,
-        wa_id=wa_id,
-        payload=raw_message,
-        sent_at=parse_timestamp(header.timestamp) or utcnow(),
-        contact=contact,
-    )
-    return value.metadata.phone_number_id, item
+    return single
 
 
 def _single_message_statement() -> Select[Any]:
@@ -458,7 +463,8 @@ def _single_message_statement() -> Select[Any]:
                 bindparam("wa_id", type_=inbox.wa_id.type),
                 customer.c.id,
                 bindparam("type", type_=inbox.type.type),
-                bindparam("payload", type_=inbox.payload.type),
+                # Sent as JSON text, serialised before the statement runs.
+                cast(bindparam("payload", type_=String), inbox.payload.type),
                 bindparam("sent_at", type_=inbox.sent_at.type),
                 now,
                 bindparam("status", type_=inbox.status.type),
@@ -486,61 +492,94 @@ def _single_message_statement() -> Select[Any]:
 
 
 _SINGLE_MESSAGE = _single_message_statement()
+# The statement compiled on first use for the engine's dialect. Its ``positiontup`` lists the
+# parameter names in the order of the placeholders.
+_compiled_single: SQLCompiler | None = None
+
+
+def _single_message_sql(engine: AsyncEngine) -> SQLCompiler:
+    global _compiled_single
+    if _compiled_single is None or _compiled_single.dialect is not engine.dialect:
+        compiled = _SINGLE_MESSAGE.compile(dialect=engine.dialect)
+        assert isinstance(compiled, SQLCompiler)
+        _compiled_single = compiled
+    return _compiled_single
 
 
 async def _commit_single_message(
-    engine: AsyncEngine, phone_number_id: str, item: _Received, *, notify: bool
+    engine: AsyncEngine, single: SingleMessage, *, notify: bool
 ) -> StoredDelivery:
-    """Store one message with one statement, committed on its own before returning."""
-    result = StoredDelivery()
-    header = item.header
-    silent = header.type in SILENT_TYPES
+    """Store one message with one statement, committed on its own before returning.
 
+    The statement runs on the driver's connection, taken from the engine's pool, because it
+    needs none of what SQLAlchemy's execution adds (a transaction, result processing).
+    Skipping that saves roughly a quarter of a millisecond of CPU time per delivery.
+    """
+    result = StoredDelivery()
+    silent = single.type in SILENT_TYPES
+    assert single.from_ is not None
     details = ContactDetails(
-        wa_id=item.wa_id,
-        profile_name=item.contact.profile.name if item.contact and item.contact.profile else None,
-        business_scoped_user_id=(item.contact.user_id if item.contact else None)
-        or header.from_user_id,
+        wa_id=single.from_,
+        profile_name=single.profile_name,
+        business_scoped_user_id=single.contact_user_id or single.from_user_id,
     )
     now = utcnow()
-    parameters = {
-        "phone_number_id": phone_number_id,
-        "customer_id": uuid.uuid4(),
-        "wa_id": item.wa_id,
-        "profile_name": stored_profile_name(details),
-        "business_scoped_user_id": stored_user_id(details),
-        "sent_at": item.sent_at,
-        "now": now,
-        "inbound_id": uuid.uuid4(),
-        "message_id": header.id,
-        "type": header.type[:TYPE_MAX_LENGTH],
-        "payload": item.payload,
-        "status": (InboxStatus.PROCESSED if silent else InboxStatus.PENDING).value,
-        "processed_at": now if silent else None,
-        "notify": notify and not silent,
-    }
-    # A single statement is its own transaction: BEGIN and COMMIT would add two round trips.
+    inbound_id = uuid.uuid4()
+    compiled = _single_message_sql(engine)
+    parameters = compiled.construct_params(
+        {
+            "phone_number_id": single.phone_number_id,
+            "customer_id": uuid.uuid4(),
+            "wa_id": single.from_,
+            "profile_name": stored_profile_name(details),
+            "business_scoped_user_id": stored_user_id(details),
+            "sent_at": parse_timestamp(single.timestamp) or now,
+            "now": now,
+            "inbound_id": inbound_id,
+            "message_id": single.id,
+            "type": single.type[:TYPE_MAX_LENGTH],
+            # The serialiser SQLAlchemy uses for JSON columns, so that values orjson rejects
+            # or changes (integers beyond 64 bits, infinities) are written as in the general path.
+            "payload": json.dumps(single.message),
+            "status": (InboxStatus.PROCESSED if silent else InboxStatus.PENDING).value,
+            "processed_at": now if silent else None,
+            "notify": notify and not silent,
+        }
+    )
+    assert compiled.positiontup is not None
+    arguments = [parameters[name] for name in compiled.positiontup]
     async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await connection.execute(_SINGLE_MESSAGE, parameters)).first()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        try:
+            # Without a transaction the statement commits on its own, with no BEGIN and COMMIT.
+            row = await driver.fetchrow(compiled.string, *arguments)
+        except asyncpg.PostgresError:
+            # The server rejected the statement, and the connection is still usable.
+            raise
+        except BaseException:
+            # A broken connection, or one whose statement a cancellation cut off, must not go
+            # back to the pool, where the next request would find it still busy.
+            await connection.invalidate()
+            raise
 
     if row is None:
-        logger.warning("webhook.unknown_phone_number", phone_number_id=phone_number_id[:64])
+        logger.warning("webhook.unknown_phone_number", phone_number_id=single.phone_number_id[:64])
         return result
-    _count_event("message", header.type, MESSAGE_KINDS)
-    if row.inbound_id is None:
+    _count_event("message", single.type, MESSAGE_KINDS)
+    if row["inbound_id"] is None:
         result.duplicates += 1
-        logger.info("webhook.message_duplicate", message_id=header.id)
+        logger.info("webhook.message_duplicate", message_id=single.id)
         return result
 
     result.messages_stored += 1
     if not silent:
-        result.pending_ids.append(row.inbound_id)
+        result.pending_ids.append(inbound_id)
     logger.info(
         "webhook.message_stored",
-        inbound_id=str(row.inbound_id),
-        store_id=str(row.store_id),
-        customer_id=str(row.customer_id),
-        type=header.type[:TYPE_MAX_LENGTH],
+        inbound_id=str(inbound_id),
+        store_id=str(row["store_id"]),
+        customer_id=str(row["customer_id"]),
+        type=single.type[:TYPE_MAX_LENGTH],
     )
     return result

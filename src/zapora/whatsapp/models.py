@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapora.db import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -24,6 +24,15 @@ class InboundMessage(UUIDPrimaryKey, Base):
     __tablename__ = "inbound_messages"
     __table_args__ = (
         Index("ix_inbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        # The worker's sweep takes the oldest pending messages. This index hands them out in
+        # that order, so a sweep reads a few rows however long the backlog is.
+        Index(
+            "ix_inbound_messages_pending_sent_at",
+            "sent_at",
+            "received_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     store_id: Mapped[uuid.UUID] = mapped_column(

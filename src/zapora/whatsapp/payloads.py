@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -115,23 +116,164 @@ class LocationContent(_Tolerant):
     address: str | None = None
 
 
-def parse_webhook_body(body: bytes) -> WebhookPayload | None:
-    """Parse a verified body; return None for JSON of an unexpected shape.
+# orjson reads integers beyond 64 bits as floats, so a body with a run of 19 digits takes the
+# standard library path, which keeps them exact, and so does a NUL escape, which needs cleaning.
+# Mapping digits to "0" and other bytes to a space lets a substring search find such a run.
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+_NUL_ESCAPE = b"\\u0000"
 
-    A body that is not JSON raises a 400. JSON of another shape returns None so the route
-    acknowledges it, because Meta would otherwise redeliver the same body for days.
+
+def _needs_standard_parser(body: bytes) -> bool:
+    return _NUL_ESCAPE in body or _LONG_DIGIT_RUN in body.translate(_DIGITS_AS_ZEROS)
+
+
+def load_webhook_body(body: bytes) -> Any:
+    """Decode a verified body into a JSON document the databases can store.
+
+    A body that is not JSON raises a 400. orjson decodes the usual body. A body it rejects
+    (lone surrogates, NaN, a byte order mark) goes to the standard library, which raises the
+    400 or returns a cleaned document.
     """
+    if not _needs_standard_parser(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     try:
-        document = _storable(json.loads(body, parse_constant=_reject_constant))
+        return _storable(json.loads(body, parse_constant=_reject_constant))
     except (ValueError, RecursionError) as exc:
         raise InvalidWebhookBodyError(
             "The webhook body is not valid JSON.", fix="send the JSON document Meta signs"
         ) from exc
+
+
+def to_webhook_payload(document: Any) -> WebhookPayload | None:
+    """Validate a decoded body; return None for JSON of an unexpected shape.
+
+    The route acknowledges such a body, because Meta would otherwise redeliver it for days.
+    """
     try:
         return WebhookPayload.model_validate(document)
     except ValidationError as exc:
         logger.warning("webhook.unexpected_shape", errors=exc.error_count())
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class SingleMessage:
+    """A delivery's only message, with the fields of its header and of its sender's contact."""
+
+    phone_number_id: str
+    message: dict[str, Any]
+    id: str
+    from_: str | None
+    from_user_id: str | None
+    timestamp: str | int | None
+    type: str
+    profile_name: str | None
+    contact_user_id: str | None
+
+
+def read_single_message(document: Any) -> SingleMessage | None:
+    """Return the message of a delivery that carries nothing else, read without the models.
+
+    Most deliveries carry one message, and plain type checks cost a fraction of the models'
+    validation. A field of a type the models would reject or convert gives None, as does
+    any other shape, so such deliveries take the general path with its validation and logs.
+    For every document it reads, the result equals what the models read.
+    """
+    if type(document) is not dict or not _optional_str(document, "object"):
+        return None
+    entry = _only_object(document.get("entry"))
+    if entry is None or not _optional_str(entry, "id"):
+        return None
+    change = _only_object(entry.get("changes"))
+    if change is None or change.get("field") != "messages":
+        return None
+    value = change.get("value")
+    if type(value) is not dict or value.get("statuses", []) != []:
+        return None
+    metadata = value.get("metadata")
+    message = _only_object(value.get("messages"))
+    contacts = value.get("contacts", [])
+    if (
+        type(metadata) is not dict
+        or type(metadata.get("phone_number_id")) is not str
+        or not _optional_str(metadata, "display_phone_number")
+        or message is None
+        or type(contacts) is not list
+    ):
+        return None
+    header = _read_header(message)
+    if header is None:
+        return None
+    found = _read_contact(contacts, header[1])
+    if found is None:
+        return None
+    return SingleMessage(metadata["phone_number_id"], message, *header, *found)
+
+
+def _optional_str(item: dict[str, Any], key: str) -> bool:
+    return type(item.get(key)) in _OPTIONAL_STR
+
+
+def _only_object(value: Any) -> dict[str, Any] | None:
+    if type(value) is list and len(value) == 1 and type(value[0]) is dict:
+        return value[0]
+    return None
+
+
+_OPTIONAL_STR = (str, type(None))
+_TIMESTAMP_TYPES = (str, int, type(None))
+
+
+def _read_header(
+    message: dict[str, Any],
+) -> tuple[str, str | None, str | None, str | int | None, str] | None:
+    """Return the fields MessageHeader reads, or None where it would reject or convert one."""
+    # The models also take a sender under the field's own name, "from_".
+    if "from_" in message or type(message.get("id")) is not str:
+        return None
+    message_type = message.get("type", "unknown")
+    if (
+        type(message_type) is not str
+        or not _optional_str(message, "from")
+        or not _optional_str(message, "from_user_id")
+        or type(message.get("timestamp")) not in _TIMESTAMP_TYPES
+    ):
+        return None
+    return (
+        message["id"],
+        message.get("from"),
+        message.get("from_user_id"),
+        message.get("timestamp"),
+        message_type,
+    )
+
+
+def _read_contact(contacts: list[Any], wa_id: str | None) -> tuple[str | None, str | None] | None:
+    """Return the profile name and user id of the sender's last contact entry.
+
+    None when any entry is of a shape the models would reject, so that the general path
+    skips and logs it.
+    """
+    found: tuple[str | None, str | None] = (None, None)
+    for contact in contacts:
+        if (
+            type(contact) is not dict
+            or not _optional_str(contact, "wa_id")
+            or not _optional_str(contact, "user_id")
+        ):
+            return None
+        profile = contact.get("profile")
+        if profile is not None and (
+            type(profile) is not dict or not _optional_str(profile, "name")
+        ):
+            return None
+        if wa_id and contact.get("wa_id") == wa_id:
+            found = (profile.get("name") if profile else None, contact.get("user_id"))
+    return found
 
 
 def _reject_constant(name: str) -> Any:

@@ -16,7 +16,7 @@ from zapora.dependencies import SessionDep, SettingsDep, load_store_for, require
 from zapora.whatsapp import service
 from zapora.whatsapp.inbox import commit_delivery
 from zapora.whatsapp.models import InboxStatus
-from zapora.whatsapp.payloads import parse_webhook_body
+from zapora.whatsapp.payloads import load_webhook_body
 from zapora.whatsapp.processing import process_new_messages
 from zapora.whatsapp.schemas import InboxMessageOut, WebhookReceipt
 from zapora.whatsapp.signature import SIGNATURE_HEADER, check_verification, verify_signature
@@ -63,16 +63,14 @@ async def receive_webhook(
     """Store a signed WhatsApp delivery, each message once, and acknowledge it."""
     body = await request.body()
     verify_signature(body, signature, settings.whatsapp_app_secret)
-    payload = parse_webhook_body(body)
-    if payload is None:
-        return WebhookReceipt(messages_stored=0, duplicates=0, statuses_applied=0)
+    document = load_webhook_body(body)
     # A session of its own, committed before the response is sent, so the messages are
     # stored before Meta receives the 200 and before processing reads them.
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     inline = settings.webhooks_processed_inline
     # Without inline processing the worker picks the messages up: the insert transaction
     # wakes it on PostgreSQL, and its inbox sweep finds them otherwise.
-    delivery = await commit_delivery(session_factory, payload, wake_workers=not inline)
+    delivery = await commit_delivery(session_factory, document, wake_workers=not inline)
     if delivery.pending_ids and inline:
         background_tasks.add_task(
             process_new_messages, settings, session_factory, delivery.pending_ids
