@@ -211,11 +211,16 @@ async def wait_for_inbox(config: BenchConfig) -> tuple[int, float]:
 
 
 async def delete_probe_messages(config: BenchConfig) -> None:
-    """Delete the rows the pgbench probe inserted, which no worker should pick up."""
+    """Delete the rows the pgbench probe inserted, which no worker should pick up.
+
+    The vacuum clears the deleted rows out of the table and its indexes, so that the webhook
+    scenario after the probe does not work through them.
+    """
     connection = await asyncpg.connect(config.dsn)
     try:
         await connection.execute(
             "DELETE FROM inbound_messages WHERE message_id LIKE 'wamid.pgbench.%'"
         )
+        await connection.execute("VACUUM ANALYZE inbound_messages")
     finally:
         await connection.close()
