@@ -149,7 +149,9 @@ async def test_lost_messages_are_bounded_by_local_lifetime(
     # Without the message the old copy is still served, until it expires.
     assert stale == 600
     assert delay is not None
-    assert delay <= 1.5 + 0.3
+    # The slack covers a slow request on a busy machine. Without the lifetime the old copy
+    # would be served for the whole 3 s window and the delay would be None.
+    assert delay <= 1.5 + 0.8
 
 
 async def test_kept_menu_is_parsed_once_per_version(
