@@ -179,7 +179,8 @@ def run_http_scenarios(bench: Bench, zapora: Server, fixture: scenarios.Fixture)
         # the bot. Its replies go to the log transport: no Graph API stand-in runs here. In
         # production the worker runs on CPUs of its own. Here it shares two with the API, the
         # load generator and PostgreSQL, so it runs at the lowest priority and gets the CPU time
-        # that ingestion leaves. It catches up after the runs, and the note says how long.
+        # that ingestion leaves. It catches up after the runs, and the scenario's note records
+        # how long that took.
         worker = start(
             "webhook-worker",
             ["nice", "-n", "19", str(VENV_BIN / "zapora"), "worker"],

@@ -11,8 +11,8 @@ reloads the account instead of being rejected.
 
 Revocation: a change made through ``zapora.auth.service`` or ``zapora.auth.staff_service``
 is noted in the session (``note_account_change``) and announced once the session is done
-(``UserCache.announce``): this process drops the account at once, and every other process
-when the message arrives over Redis pub/sub (``{prefix}:account-changes``). Other processes
+(``UserCache.announce``). This process drops the account at once. Every other process drops
+it when the message arrives over Redis pub/sub (``{prefix}:account-changes``). Other processes
 cache accounts only while subscribed, and a cached account expires after
 ``LOCAL_TTL_SECONDS``. That bounds how long another process can accept a revoked token when
 a message is lost, when Redis is not configured (each process then caches on its own), and

@@ -371,7 +371,9 @@ class _ScriptWindows(_Windows):
             for check in batch:
                 if not check.future.done():
                     check.future.set_exception(StorageFailedError(error))
-            if isinstance(error, RedisError | OSError):
+            # The callers' limiter logs the failure. Only a cancellation ends the sender, so
+            # checks that wait behind this batch still go out.
+            if isinstance(error, Exception):
                 return
             raise
         for index, check in enumerate(batch):
