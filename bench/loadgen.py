@@ -22,12 +22,16 @@ RESULT_PREFIX = "BENCH_JSON "
 
 @dataclass(frozen=True)
 class Sample:
-    """One timed run: completed requests (or transactions) per second and latencies in ms."""
+    """One timed run: completed requests (or transactions) per second and latencies in ms.
+
+    A run that measures throughput alone, such as the bot working through a backlog, has no
+    latencies.
+    """
 
     rps: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
     requests: int
     errors: int
     # CPU time the server under test spent per request, when the scenario measured it.
@@ -36,13 +40,22 @@ class Sample:
     def as_dict(self) -> dict[str, float | int | None]:
         return {
             "rps": round(self.rps, 1),
-            "p50_ms": round(self.p50_ms, 2),
-            "p95_ms": round(self.p95_ms, 2),
-            "p99_ms": round(self.p99_ms, 2),
+            "p50_ms": _rounded(self.p50_ms, 2),
+            "p95_ms": _rounded(self.p95_ms, 2),
+            "p99_ms": _rounded(self.p99_ms, 2),
             "requests": self.requests,
             "errors": self.errors,
-            "server_cpu_ms": None if self.server_cpu_ms is None else round(self.server_cpu_ms, 3),
+            "server_cpu_ms": _rounded(self.server_cpu_ms, 3),
         }
+
+    def describe_latency(self) -> str:
+        if self.p50_ms is None or self.p95_ms is None or self.p99_ms is None:
+            return "no latencies"
+        return f"p50 {self.p50_ms:.2f} ms, p95 {self.p95_ms:.2f} ms, p99 {self.p99_ms:.2f} ms"
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:

@@ -39,12 +39,18 @@ class Measurement:
         ]
         return statistics.median(values) if values else 0.0
 
+    def cell(self, attribute: str) -> str:
+        """Format the median as a table cell, or a dash when no run measured it."""
+        if all(getattr(sample, attribute) is None for sample in self.samples):
+            return "-"
+        return f"{self.median(attribute):.2f}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "description": self.description,
             "note": self.note,
             "median": {
-                key: round(self.median(key), 3)
+                key: None if self.cell(key) == "-" else round(self.median(key), 3)
                 for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms")
             },
             "runs": [sample.as_dict() for sample in self.samples],
@@ -238,8 +244,8 @@ def render_markdown(data: dict[str, Any], measurements: dict[str, Measurement]) 
         errors = sum(sample.errors for sample in item.samples)
         cpu = item.median("server_cpu_ms")
         lines.append(
-            f"| {name} | {item.median('rps'):.0f} | {item.median('p50_ms'):.2f} | "
-            f"{item.median('p95_ms'):.2f} | {item.median('p99_ms'):.2f} | {ratio} | "
+            f"| {name} | {item.median('rps'):.0f} | {item.cell('p50_ms')} | "
+            f"{item.cell('p95_ms')} | {item.cell('p99_ms')} | {ratio} | "
             f"{f'{cpu:.2f}' if cpu else '-'} | {errors} | {runs} |"
         )
     lines += ["", "## What each scenario is", ""]

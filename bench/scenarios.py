@@ -21,7 +21,6 @@ from bench.report import Measurement
 from bench.webhook_bodies import write_bodies
 
 DEMO_PHONE_NUMBER_ID = "100000000000001"
-DRAIN_TIMEOUT_SECONDS = 60.0
 RunFunction = Callable[[int], Sample]
 
 
@@ -105,8 +104,7 @@ def repeat(
         cpu = "" if sample.server_cpu_ms is None else f", server CPU {sample.server_cpu_ms:.2f} ms"
         print(
             f"  {measurement.name} run {index + 1}/{config.runs}: {sample.rps:.0f} req/s, "
-            f"p50 {sample.p50_ms:.2f} ms, p95 {sample.p95_ms:.2f} ms, "
-            f"p99 {sample.p99_ms:.2f} ms, errors {sample.errors}{cpu}",
+            f"{sample.describe_latency()}, errors {sample.errors}{cpu}",
             flush=True,
         )
     return measurement
@@ -186,40 +184,69 @@ def http_webhook(config: BenchConfig, port: int, fixture: Fixture) -> Callable[[
     return run
 
 
-async def wait_for_inbox(config: BenchConfig) -> tuple[int, float]:
-    """Wait for the worker to process the stored webhook messages.
+def bot_backlog(config: BenchConfig) -> RunFunction:
+    """Count the stored webhook messages the bot finishes in each run.
 
-    Returns how many are still pending and the seconds waited. The worker can fall behind
-    the webhook during a run, and its backlog would slow the next scenario down.
+    The worker works through the backlog the webhook scenario left, so every run finds
+    messages waiting and the count is the bot's throughput. Dead messages count as errors.
     """
-    started = time.monotonic()
+
+    async def finished() -> tuple[int, int]:
+        connection = await asyncpg.connect(config.dsn)
+        try:
+            row = await connection.fetchrow(
+                "SELECT count(*) FILTER (WHERE status = 'processed') AS processed, "
+                "count(*) FILTER (WHERE status = 'dead') AS dead "
+                "FROM inbound_messages WHERE message_id LIKE 'wamid.bench.%'"
+            )
+        finally:
+            await connection.close()
+        return int(row["processed"]), int(row["dead"])
+
+    def run(seconds: int) -> Sample:
+        processed_before, dead_before = asyncio.run(finished())
+        started = time.monotonic()
+        time.sleep(seconds)
+        processed_after, dead_after = asyncio.run(finished())
+        elapsed = time.monotonic() - started
+        handled = processed_after - processed_before
+        return Sample(
+            rps=handled / elapsed,
+            p50_ms=None,
+            p95_ms=None,
+            p99_ms=None,
+            requests=handled,
+            errors=dead_after - dead_before,
+        )
+
+    return run
+
+
+async def pending_bench_messages(config: BenchConfig) -> int:
     connection = await asyncpg.connect(config.dsn)
     try:
-        while True:
-            pending = int(
-                await connection.fetchval(
-                    "SELECT count(*) FROM inbound_messages "
-                    "WHERE status = 'pending' AND message_id LIKE 'wamid.bench.%'"
-                )
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM inbound_messages "
+                "WHERE status = 'pending' AND message_id LIKE 'wamid.bench.%'"
             )
-            elapsed = time.monotonic() - started
-            if pending == 0 or elapsed > DRAIN_TIMEOUT_SECONDS:
-                return pending, elapsed
-            await asyncio.sleep(0.5)
+        )
     finally:
         await connection.close()
 
 
 async def delete_probe_messages(config: BenchConfig) -> None:
-    """Delete the rows the pgbench probe inserted, which no worker should pick up.
+    """Delete the inbox rows no worker should pick up before the webhook scenario.
 
-    The vacuum clears the deleted rows out of the table and its indexes, so that the webhook
+    Those are the pgbench probe's rows and any backlog an earlier, interrupted run left. The
+    vacuum clears the deleted rows out of the table and its indexes, so that the webhook
     scenario after the probe does not work through them.
     """
     connection = await asyncpg.connect(config.dsn)
     try:
         await connection.execute(
-            "DELETE FROM inbound_messages WHERE message_id LIKE 'wamid.pgbench.%'"
+            "DELETE FROM inbound_messages WHERE message_id LIKE 'wamid.pgbench.%' "
+            "OR (status = 'pending' AND message_id LIKE 'wamid.bench.%')"
         )
         await connection.execute("VACUUM ANALYZE inbound_messages")
     finally:
