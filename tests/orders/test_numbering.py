@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import Any
 
@@ -136,3 +137,25 @@ async def test_keyed_order_is_written_without_a_savepoint(
     # PostgreSQL takes the number on a connection of its own, SQLite in the transaction.
     store_updates = sum(sql.startswith("UPDATE stores SET") for sql in statements)
     assert store_updates == (0 if backend == "postgresql" else 1), statements
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_numbering_connections_stay_open_after_a_burst(app: FastAPI) -> None:
+    numbering = placement._numbering_engine(app.state.engine.sync_engine)
+    opened: list[object] = []
+    event.listen(numbering.sync_engine, "connect", lambda *_: opened.append(1))
+    burst = 5
+
+    async def hold_connections() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            for _ in range(burst):
+                connection = await stack.enter_async_context(numbering.connect())
+                await connection.exec_driver_sql("SELECT 1")
+
+    await hold_connections()
+    opened_by_first_burst = len(opened)
+    await hold_connections()
+
+    assert opened_by_first_burst == burst
+    # The second burst reuses the first one's connections instead of opening new ones.
+    assert len(opened) == burst

@@ -279,9 +279,11 @@ def _first_event_row(
 #
 # These connections have a pool of their own. A request keeps its session's connection
 # while it waits for a numbering connection, so with a shared pool every connection could
-# end up held by a request that waits for another one.
-NUMBERING_POOL_SIZE = 2
-NUMBERING_MAX_OVERFLOW = 6
+# end up held by a request that waits for another one. The pool opens connections as orders
+# need them and keeps them all, without overflow connections: those are closed after each
+# use, so at busy times they would open a new connection for almost every order.
+NUMBERING_POOL_SIZE = 8
+NUMBERING_MAX_OVERFLOW = 0
 NUMBERING_POOL_TIMEOUT_SECONDS = 5
 # A numbering UPDATE that waits longer than this for the store's row gives up, and the
 # order's own transaction takes the number instead. This happens when that transaction
