@@ -43,6 +43,7 @@ from zapora.reports.router import router as reports_router
 from zapora.security import install_http_security
 from zapora.stores.hours_router import router as hours_router
 from zapora.stores.router import router as stores_router
+from zapora.stores.terms_cache import create_terms_cache
 from zapora.stores.zones_router import router as zones_router
 from zapora.tracking.router import router as tracking_router
 from zapora.whatsapp.router import inbox_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     session_factory = create_session_factory(engine)
     menu_cache = create_menu_cache(settings, session_factory)
     user_cache = UserCache.from_settings(settings)
+    terms_cache = create_terms_cache(settings, session_factory)
     instrument_pool(engine)
     shutdown = ShutdownState()
 
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.tracing.shutdown()
             await menu_cache.close()
             await user_cache.close()
+            await terms_cache.close()
             if app.state.rate_limiter is not None:
                 await app.state.rate_limiter.close()
             await engine.dispose()
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_session_factory = create_read_session_factory(engine)
     app.state.menu_cache = menu_cache
     app.state.user_cache = user_cache
+    app.state.terms_cache = terms_cache
     app.state.shutdown = shutdown
     app.state.readiness = ReadinessState()
     install_error_handlers(app)

@@ -40,6 +40,7 @@ from zapora.orders.pricing import (
 from zapora.orders.writes import Row, write_order
 from zapora.stores.hours_service import store_status
 from zapora.stores.models import Store
+from zapora.stores.terms_cache import terms_cache_of
 
 logger = structlog.get_logger(__name__)
 
@@ -389,11 +390,12 @@ async def place_order(
 
     ``order_id`` is the new order's id when the caller has already stored a row naming it.
     With ``audit`` the audit entry is written together with the order's rows. The returned
-    order is in the session, loaded with its lines and first event.
+    order is in the session, loaded with its lines and first event. The store's opening
+    hours and whether it has active zones come from the process's copy (see
+    ``zapora.stores.terms_cache``) when the session's factory has one.
     """
-    # TODO: the opening hours and the delivery zone check take one round trip each per order.
-    # A copy per process, dropped through Redis like the menus, would remove both.
-    opening = await store_status(session, store, utcnow())
+    terms_cache = terms_cache_of(session)
+    opening = await store_status(session, store, utcnow(), hours_cache=terms_cache)
     if not opening.open:
         raise StoreClosedError(
             f"{store.name} is closed now.",
@@ -404,7 +406,14 @@ async def place_order(
         raise EmptyOrderError("The order has no lines.", field="lines", fix="add at least one item")
     _check_fulfilment(draft)
     priced = await price_lines(session, store.id, draft.lines)
-    terms = await delivery_terms(session, store, draft.fulfilment, draft.latitude, draft.longitude)
+    terms = await delivery_terms(
+        session,
+        store,
+        draft.fulfilment,
+        draft.latitude,
+        draft.longitude,
+        terms_cache=terms_cache,
+    )
     totals = compute_totals(priced, terms)
     check_total_in_range(totals.total)
     check_minimum(store, totals.subtotal, terms)

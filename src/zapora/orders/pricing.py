@@ -17,6 +17,7 @@ from zapora.orders.errors import ItemUnavailableError
 from zapora.orders.models import Fulfilment
 from zapora.stores import zones_service
 from zapora.stores.models import DeliveryZone, Store, TypedAddressPolicy
+from zapora.stores.terms_cache import StoreTermsCache
 
 MAX_QUANTITY = 99
 
@@ -256,31 +257,22 @@ class DeliveryTerms:
     fee_pending: bool = False
 
 
-_ANY_ACTIVE_ZONE = (
-    select(DeliveryZone.id)
-    .where(DeliveryZone.store_id == bindparam("store_id"), DeliveryZone.is_active.is_(True))
-    .limit(1)
-)
-
-
-async def has_active_zones(session: AsyncSession, store_id: uuid.UUID) -> bool:
-    """Return whether the store prices delivery by zone, reading one id and no zone."""
-    return await session.scalar(_ANY_ACTIVE_ZONE, {"store_id": store_id}) is not None
-
-
 async def delivery_terms(
     session: AsyncSession,
     store: Store,
     fulfilment: Fulfilment,
     latitude: float | None,
     longitude: float | None,
+    *,
+    terms_cache: StoreTermsCache | None = None,
 ) -> DeliveryTerms:
     """Return the fee, minimum order and estimate of receiving an order this way.
 
     Both order placement and the WhatsApp checkout call this, so the summary a customer
     confirms shows the values stored on the order. Raise OutsideDeliveryAreaError for a
     pin outside every zone, and LocationRequiredError for a typed address in a store with
-    zones whose policy is ``refuse``.
+    zones whose policy is ``refuse``. With ``terms_cache`` whether the store has active
+    zones may come from the copy this process keeps.
     """
     if fulfilment is Fulfilment.PICKUP:
         return DeliveryTerms(fee=0, minimum_order=store.minimum_order)
@@ -292,7 +284,11 @@ async def delivery_terms(
             zone=quote.zone,
             estimate_minutes=quote.estimate_minutes,
         )
-    if not await has_active_zones(session, store.id):
+    if terms_cache is None:
+        zoned = await zones_service.has_active_zones(session, store.id)
+    else:
+        zoned = await terms_cache.has_active_zones(session, store.id)
+    if not zoned:
         return DeliveryTerms(fee=store.delivery_fee, minimum_order=store.minimum_order)
     if store.typed_address_policy == TypedAddressPolicy.REFUSE.value:
         raise LocationRequiredError(

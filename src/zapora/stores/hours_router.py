@@ -22,8 +22,12 @@ from zapora.stores.hours_schemas import (
     HoursRange,
     StatusOut,
 )
+from zapora.stores.terms_cache import PublishTermsChanges
 
-router = APIRouter(prefix="/stores/{store_id}", tags=["opening hours"])
+# Changes are announced after the commit, so the next order in every process uses them.
+router = APIRouter(
+    prefix="/stores/{store_id}", tags=["opening hours"], dependencies=[PublishTermsChanges]
+)
 
 ReadUser = Annotated[User, Depends(require(Permission.STORES_READ))]
 WriteUser = Annotated[User, Depends(require(Permission.STORES_WRITE))]

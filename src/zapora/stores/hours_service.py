@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -26,6 +26,7 @@ from zapora.stores.hours import (
 )
 from zapora.stores.hours_schemas import ClosureCreate, HoursRange
 from zapora.stores.models import OpeningHours, Store, StoreClosure
+from zapora.stores.terms_changes import note_terms_change
 
 logger = structlog.get_logger(__name__)
 
@@ -131,6 +132,7 @@ async def replace_hours(
             )
         )
     await session.flush()
+    note_terms_change(session, store.id)
     after = await get_hours(session, store)
     await record(
         session,
@@ -176,6 +178,7 @@ async def add_closure(
     except IntegrityError as exc:
         # A concurrent request added a closure on the same day after the check above.
         raise _duplicate_closure(data) from exc
+    note_terms_change(session, store.id)
     await record(
         session,
         action="store.closure_added",
@@ -201,6 +204,7 @@ async def delete_closure(
     before = {"day": closure.day.isoformat(), "reason": closure.reason}
     await session.delete(closure)
     await session.flush()
+    note_terms_change(session, store.id)
     await record(
         session,
         action="store.closure_deleted",
@@ -259,6 +263,14 @@ async def load_store_hours(session: AsyncSession, store_id: uuid.UUID, today: da
     return StoreHours(tuple(ranges), frozenset(closures))
 
 
+class HoursSource(Protocol):
+    """A source of stores' hours that ``store_status`` reads instead of the database."""
+
+    async def hours(self, session: AsyncSession, store_id: uuid.UUID, today: date) -> StoreHours:
+        """Return the store's hours around the local day ``today``."""
+        ...
+
+
 class StoreHoursCache:
     """Opening hours read once for a run of work, such as a batch of inbound messages.
 
@@ -272,7 +284,7 @@ class StoreHoursCache:
         # Reads under way, which concurrent callers wait for instead of reading too.
         self._reading: dict[tuple[uuid.UUID, date], asyncio.Future[StoreHours]] = {}
 
-    async def get(self, session: AsyncSession, store_id: uuid.UUID, today: date) -> StoreHours:
+    async def hours(self, session: AsyncSession, store_id: uuid.UUID, today: date) -> StoreHours:
         key = (store_id, today)
         while True:
             hours = self._hours.get(key)
@@ -303,7 +315,7 @@ async def store_status(
     store: Store,
     now: datetime,
     *,
-    hours_cache: StoreHoursCache | None = None,
+    hours_cache: HoursSource | None = None,
 ) -> OpeningStatus:
     """Return whether the store takes orders at ``now``.
 
@@ -318,7 +330,7 @@ async def store_status(
     if hours_cache is None:
         hours = await load_store_hours(session, store.id, today)
     else:
-        hours = await hours_cache.get(session, store.id, today)
+        hours = await hours_cache.hours(session, store.id, today)
     if not hours.ranges:
         return OpeningStatus(open=True)
     return opening_status(hours.ranges, hours.closures, zone, now, store.last_order_lead_minutes)

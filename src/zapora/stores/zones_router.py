@@ -13,9 +13,13 @@ from zapora.auth.permissions import Permission
 from zapora.dependencies import SessionDep, load_store_for, require
 from zapora.errors import PROBLEM_CONTENT_TYPE
 from zapora.stores import zones_service
+from zapora.stores.terms_cache import PublishTermsChanges
 from zapora.stores.zones_schemas import QuoteOut, ZoneCreate, ZoneOut, ZoneUpdate
 
-router = APIRouter(prefix="/stores/{store_id}/zones", tags=["delivery zones"])
+# Changes are announced after the commit, so the next order in every process uses them.
+router = APIRouter(
+    prefix="/stores/{store_id}/zones", tags=["delivery zones"], dependencies=[PublishTermsChanges]
+)
 
 ReadUser = Annotated[User, Depends(require(Permission.STORES_READ))]
 WriteUser = Annotated[User, Depends(require(Permission.STORES_WRITE))]

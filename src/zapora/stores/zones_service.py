@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.audit.service import Actor, diff, record, snapshot
 from zapora.errors import ConflictError, InvalidInputError, NotFoundError
 from zapora.stores.models import DeliveryZone, Store, ZoneKind
+from zapora.stores.terms_changes import note_terms_change
 from zapora.stores.zones import choose_zone, outside_error, validate_geometry
 from zapora.stores.zones_schemas import ZoneCreate, ZoneUpdate
 
@@ -130,6 +131,7 @@ async def create_zone(
     zone = DeliveryZone(store_id=store.id, **values)
     session.add(zone)
     await session.flush()
+    note_terms_change(session, store.id)
     await record(
         session,
         action="delivery_zone.created",
@@ -158,6 +160,7 @@ async def update_zone(
     for name in AUDIT_FIELDS:
         setattr(zone, name, values[name])
     await session.flush()
+    note_terms_change(session, store.id)
     before, after = diff(before, snapshot(zone, AUDIT_FIELDS))
     await record(
         session,
@@ -182,6 +185,7 @@ async def delete_zone(
     before = snapshot(zone, AUDIT_FIELDS)
     await session.delete(zone)
     await session.flush()
+    note_terms_change(session, store.id)
     await record(
         session,
         action="delivery_zone.deleted",
@@ -192,6 +196,18 @@ async def delete_zone(
         before=before,
     )
     logger.info("delivery_zone.deleted", store_id=str(store.id), zone_id=str(zone.id))
+
+
+_ANY_ACTIVE_ZONE = (
+    select(DeliveryZone.id)
+    .where(DeliveryZone.store_id == bindparam("store_id"), DeliveryZone.is_active.is_(True))
+    .limit(1)
+)
+
+
+async def has_active_zones(session: AsyncSession, store_id: uuid.UUID) -> bool:
+    """Return whether the store prices delivery by zone, reading one id and no zone."""
+    return await session.scalar(_ANY_ACTIVE_ZONE, {"store_id": store_id}) is not None
 
 
 async def has_radius_zones(session: AsyncSession, store_id: uuid.UUID) -> bool:
