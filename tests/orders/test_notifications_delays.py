@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.orders.builders import Shop, make_customer, place_customer_order
@@ -136,3 +137,30 @@ async def test_worker_round_queues_and_sends_delay_notice(
 
     [message] = await _delay_messages(session)
     assert message.status == "sent"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_late_order_query_can_use_partial_index(
+    app: FastAPI, session: AsyncSession, shop: Shop, settings: Settings
+) -> None:
+    await _order_due_at(session, shop, minutes_ago=settings.delay_notice_grace_minutes + 1)
+    queries: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("SELECT orders.id"):
+            queries.append((statement, parameters))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        await notify_late_orders(settings, _factory(app))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = queries
+    async with app.state.engine.connect() as connection:
+        # The test table is tiny, so only a plan without sequential scans shows the choice.
+        await connection.exec_driver_sql("SET enable_seqscan = off")
+        plan = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        lines = [row[0] for row in plan]
+
+    assert any("ix_orders_awaiting_delay_notice" in line for line in lines)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zapora.config import Settings
 from zapora.db import utcnow
-from zapora.orders.models import Order, OrderStatus
+from zapora.orders.models import UNSETTLED_STATUSES, Order
 from zapora.orders.notifications import notify_order_update
 from zapora.stores.models import Store
 
@@ -18,12 +18,10 @@ logger = structlog.get_logger(__name__)
 
 DELAY_KIND = "delay"
 
-# An order in one of these has reached the customer, will not, or is already explained.
-SETTLED_STATUSES = (
-    OrderStatus.DELIVERED.value,
-    OrderStatus.PICKED_UP.value,
-    OrderStatus.CANCELLED.value,
-    OrderStatus.DELIVERY_FAILED.value,
+# Rendered into the SQL as literals, so that every plan can use the partial index
+# ix_orders_awaiting_delay_notice. A plan made for bound parameters cannot prove the match.
+_UNSETTLED = bindparam(
+    "unsettled_statuses", UNSETTLED_STATUSES, expanding=True, literal_execute=True
 )
 
 
@@ -80,5 +78,5 @@ def _is_late(deadline: datetime) -> ColumnElement[bool]:
         Order.delay_notified_at.is_(None),
         Order.estimated_delivery_at.is_not(None),
         Order.estimated_delivery_at <= deadline,
-        Order.status.not_in(SETTLED_STATUSES),
+        Order.status.in_(_UNSETTLED),
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zapora.db import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -48,6 +48,24 @@ class ActorType(StrEnum):
     SYSTEM = "system"
 
 
+# Statuses of an order that has not reached its customer yet and still may. The worker's
+# late-order notice looks at these only.
+UNSETTLED_STATUSES = (
+    OrderStatus.PLACED.value,
+    OrderStatus.ACCEPTED.value,
+    OrderStatus.PREPARING.value,
+    OrderStatus.READY.value,
+    OrderStatus.OUT_FOR_DELIVERY.value,
+)
+# The rows the late-order notice reads. A partial index on them stays small as delivered
+# orders pile up, and the query must repeat this condition, statuses as literals, to use it.
+AWAITING_DELAY_NOTICE = (
+    "delay_notified_at IS NULL AND estimated_delivery_at IS NOT NULL AND status IN ("
+    + ", ".join(f"'{status}'" for status in UNSETTLED_STATUSES)
+    + ")"
+)
+
+
 class Order(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -57,6 +75,13 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
         Index("ix_orders_store_id_status_placed_at", "store_id", "status", "placed_at"),
         # Counting open orders per status across every store, for the metrics gauge.
         Index("ix_orders_status", "status"),
+        # The worker's late-order notice reads the oldest estimates among these rows.
+        Index(
+            "ix_orders_awaiting_delay_notice",
+            "estimated_delivery_at",
+            postgresql_where=text(AWAITING_DELAY_NOTICE),
+            sqlite_where=text(AWAITING_DELAY_NOTICE),
+        ),
     )
 
     store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
