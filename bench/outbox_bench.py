@@ -31,7 +31,7 @@ async def clear_queues(config: BenchConfig) -> None:
         await connection.close()
 
 
-def _wait_ready(workers: list[Server], timeout: float = 60.0) -> None:
+def wait_ready(workers: list[Server], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     for worker in workers:
         while WORKER_READY_EVENT not in worker.log_path.read_text(errors="replace"):
@@ -106,7 +106,7 @@ def measure_outbox(
         for index in range(processes)
     ]
     try:
-        _wait_ready(workers)
+        wait_ready(workers)
         return asyncio.run(_enqueue_and_drain(config, config.outbox_messages))
     finally:
         for worker in workers:

@@ -96,7 +96,8 @@ def _ratio(numerator: str, denominator: str) -> Callable[[dict[str, Measurement]
 
 def _figure(name: str, attribute: str) -> Callable[[dict[str, Measurement]], float]:
     def compute(measurements: dict[str, Measurement]) -> float:
-        if not measurements[name].samples:
+        # A scenario that did not run, or did not measure this figure, has no value.
+        if not measurements[name].samples or measurements[name].cell(attribute) == "-":
             raise KeyError(name)
         return measurements[name].median(attribute)
 

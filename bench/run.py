@@ -193,15 +193,18 @@ def run_http_scenarios(bench: Bench, zapora: Server, fixture: scenarios.Fixture)
             {**bench.env, "ZAPORA_WHATSAPP_TRANSPORT": "log"},
             bench.work_dir,
         )
+        bench.servers.append(worker)
         try:
+            outbox_bench.wait_ready([worker])
             bench.measure(
                 "zapora_bot",
                 "one `zapora worker` answering the stored messages (the bot's replies go to its "
                 "log); messages finished per second, the CPU column is the worker's",
-                scenarios.with_server_cpu(worker, scenarios.bot_backlog(config)),
+                scenarios.with_server_cpu(worker, scenarios.bot_backlog(config, worker)),
             )
         finally:
             worker.stop()
+            bench.servers.remove(worker)
         asyncio.run(scenarios.delete_probe_messages(config))
         bench.measurements[
             "zapora_bot"

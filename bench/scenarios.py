@@ -22,6 +22,8 @@ from bench.webhook_bodies import write_bodies
 
 DEMO_PHONE_NUMBER_ID = "100000000000001"
 RunFunction = Callable[[int], Sample]
+# Distinct webhook deliveries written per second of a run, well above the rates seen so far.
+WEBHOOK_BODIES_PER_SECOND = 6_000
 
 
 @dataclass(frozen=True)
@@ -168,27 +170,34 @@ def http_webhook(config: BenchConfig, port: int, fixture: Fixture) -> Callable[[
     url = f"http://{LOOPBACK}:{port}/webhooks/whatsapp"
 
     def run(seconds: int) -> Sample:
+        count = max(5_000, WEBHOOK_BODIES_PER_SECOND * seconds)
         with tempfile.TemporaryDirectory(prefix="zapora-webhooks-") as folder:
             bodies = Path(folder) / "bodies.tsv"
-            # Enough for 2,000 deliveries a second, so no message id repeats within a run.
             write_bodies(
-                bodies,
-                max(5_000, 2_000 * seconds),
-                phone_number_id=DEMO_PHONE_NUMBER_ID,
-                app_secret=fixture.app_secret,
+                bodies, count, phone_number_id=DEMO_PHONE_NUMBER_ID, app_secret=fixture.app_secret
             )
-            return run_wrk(
+            sample = run_wrk(
                 config, url, "webhook.lua", seconds=seconds, env={"BENCH_WEBHOOK_FILE": str(bodies)}
             )
+        # Past the last body wrk starts again from the first. The repeated message ids are
+        # duplicates that store nothing, so they would inflate the rate.
+        if sample.requests >= count:
+            raise RuntimeError(
+                f"the webhook run sent {sample.requests} deliveries with {count} distinct "
+                "bodies: raise WEBHOOK_BODIES_PER_SECOND in bench/scenarios.py"
+            )
+        return sample
 
     return run
 
 
-def bot_backlog(config: BenchConfig) -> RunFunction:
+def bot_backlog(config: BenchConfig, worker: Server) -> RunFunction:
     """Count the stored webhook messages the bot finishes in each run.
 
     The worker works through the backlog the webhook scenario left, so every run finds
     messages waiting and the count is the bot's throughput. Dead messages count as errors.
+    A run that ends with the worker gone or the backlog empty raises RuntimeError, because
+    its count would understate the rate.
     """
 
     async def finished() -> tuple[int, int]:
@@ -209,6 +218,13 @@ def bot_backlog(config: BenchConfig) -> RunFunction:
         time.sleep(seconds)
         processed_after, dead_after = asyncio.run(finished())
         elapsed = time.monotonic() - started
+        if worker.process.poll() is not None:
+            raise RuntimeError(f"{worker.name} exited during the run:\n{worker.log_tail()}")
+        if asyncio.run(pending_bench_messages(config)) == 0:
+            raise RuntimeError(
+                "the bot finished the backlog during a run: run the webhook scenario longer "
+                "(BENCH_SECONDS) or the bot for less time"
+            )
         handled = processed_after - processed_before
         return Sample(
             rps=handled / elapsed,
@@ -236,11 +252,11 @@ async def pending_bench_messages(config: BenchConfig) -> int:
 
 
 async def delete_probe_messages(config: BenchConfig) -> None:
-    """Delete the inbox rows no worker should pick up before the webhook scenario.
+    """Delete the inbox rows no worker should pick up: the probe's rows and any backlog.
 
-    Those are the pgbench probe's rows and any backlog an earlier, interrupted run left. The
-    vacuum clears the deleted rows out of the table and its indexes, so that the webhook
-    scenario after the probe does not work through them.
+    It runs before the webhook scenario, which then starts from an inbox without the probe's
+    rows or an interrupted run's backlog, and after the bot's runs, which leave part of the
+    backlog. The vacuum clears the deleted rows out of the table and its indexes.
     """
     connection = await asyncpg.connect(config.dsn)
     try:

@@ -15,7 +15,7 @@ from tests.orders.builders import Shop, make_customer, place_customer_order
 from zapora.config import Settings
 from zapora.db import create_engine, create_session_factory, utcnow
 from zapora.orders.delays import notify_late_orders
-from zapora.orders.models import Fulfilment, Order, OrderStatus
+from zapora.orders.models import UNSETTLED_STATUSES, Fulfilment, Order, OrderStatus
 from zapora.outbox.models import OutboxMessage
 from zapora.outbox.transports import LogTransport
 from zapora.worker import Worker
@@ -164,3 +164,17 @@ async def test_late_order_query_can_use_partial_index(
         lines = [row[0] for row in plan]
 
     assert any("ix_orders_awaiting_delay_notice" in line for line in lines)
+
+
+def test_every_status_is_watched_or_settled() -> None:
+    settled = {
+        OrderStatus.DELIVERED,
+        OrderStatus.PICKED_UP,
+        OrderStatus.CANCELLED,
+        OrderStatus.DELIVERY_FAILED,
+    }
+    watched = set(UNSETTLED_STATUSES)
+
+    assert watched.isdisjoint(settled)
+    # A new status must be placed on one side, or late orders in it go unnoticed.
+    assert watched | settled == set(OrderStatus)
