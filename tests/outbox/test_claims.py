@@ -8,9 +8,11 @@ import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from fastapi import FastAPI
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import make_settings
@@ -25,6 +27,8 @@ from zapora.outbox.transports import CloudTransport, LogTransport, build_transpo
 
 OTHER_CUSTOMER = "5521955554321"
 CONCURRENT_SENDERS = 4
+# Pending messages to distinct customers queued at once in the statistics test.
+BURST_SIZE = 1000
 
 
 def _text(body: str) -> dict[str, object]:
@@ -314,3 +318,54 @@ def test_retry_delay_survives_huge_attempts() -> None:
     settings = make_settings("sqlite+aiosqlite:///unused.db", outbox_backoff_max_seconds=600.0)
 
     assert retry_delay_seconds(settings, 10_000) <= 600.0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_claim_after_stale_statistics_reads_backlog_once(
+    app: FastAPI,
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    # Statistics taken while the table is empty, as after a quiet spell before a burst.
+    async with app.state.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql("VACUUM ANALYZE outbox_messages")
+    store = await make_store(session, whatsapp_access_token=ACCESS_TOKEN)
+    await session.execute(
+        insert(OutboxMessage),
+        [
+            {
+                "store_id": store.id,
+                "to": f"55119{index:08d}",
+                "body": _text("oi"),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": utcnow(),
+                "created_at": utcnow(),
+            }
+            for index in range(BURST_SIZE)
+        ],
+    )
+    await session.commit()
+    queries: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM outbox_messages" in statement and statement.startswith("SELECT"):
+            queries.append((statement, parameters))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        claimed = await claim_due(settings, session_factory, limit=50)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    plans: list[str] = []
+    async with app.state.engine.connect() as connection:
+        for statement, parameters in queries:
+            plan = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plans.extend(row[0] for row in plan)
+
+    assert len(claimed) == 50
+    # A nested loop here would compare every pending row with every other one.
+    assert not any("Nested Loop" in line for line in plans), "\n".join(plans)
