@@ -21,7 +21,8 @@ import asyncio
 import contextlib
 import contextvars
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -207,6 +208,26 @@ class ReadThroughCache:
             entry.users -= 1
             if entry.users == 0:
                 del self._local_locks[key]
+
+
+def drop_by_id(
+    drop: Callable[[Iterable[uuid.UUID]], None], drop_all: Callable[[], None]
+) -> Callable[[str], None]:
+    """Build an ``on_message`` for a channel whose messages are ids.
+
+    A message drops the copies of the id it names. A message that is not an id drops every
+    copy, because the owner cannot tell which copy it meant.
+    """
+
+    def on_message(message: str) -> None:
+        try:
+            dropped = uuid.UUID(message)
+        except ValueError:
+            drop_all()
+            return
+        drop((dropped,))
+
+    return on_message
 
 
 class InvalidationChannel:

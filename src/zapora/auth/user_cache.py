@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.auth.models import User
-from zapora.cache import BACKEND_ERRORS, InvalidationChannel
+from zapora.cache import BACKEND_ERRORS, InvalidationChannel, drop_by_id
 from zapora.config import Settings
 
 logger = structlog.get_logger(__name__)
@@ -73,7 +73,7 @@ class UserCache:
             self.channel = InvalidationChannel(
                 redis_url,
                 f"{key_prefix}:account-changes",
-                on_message=self._on_message,
+                on_message=drop_by_id(self._drop, self._drop_all),
                 on_reset=self._drop_all,
             )
 
@@ -127,14 +127,6 @@ class UserCache:
 
     def _may_keep(self) -> bool:
         return self.channel is None or self.channel.listening
-
-    def _on_message(self, message: str) -> None:
-        try:
-            user_id = uuid.UUID(message)
-        except ValueError:
-            self._drop_all()
-            return
-        self._drop((user_id,))
 
     def _drop(self, user_ids: Iterable[uuid.UUID]) -> None:
         self.generation += 1

@@ -43,7 +43,13 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zapora.cache import BACKEND_ERRORS, InvalidationChannel, ReadThroughCache, create_cache
+from zapora.cache import (
+    BACKEND_ERRORS,
+    InvalidationChannel,
+    ReadThroughCache,
+    create_cache,
+    drop_by_id,
+)
 from zapora.catalog.changes import has_menu_change, take_menu_changes
 from zapora.catalog.schemas import MenuOut
 from zapora.catalog.service import load_menu
@@ -140,7 +146,7 @@ class MenuCache:
             self.channel = InvalidationChannel(
                 redis_url,
                 self._key("menu-versions"),
-                on_message=self._on_message,
+                on_message=drop_by_id(self._drop, self._drop_all),
                 on_reset=self._drop_all,
             )
         self._menu_hits = CACHE_REQUESTS.labels(cache="menu", result="hit")
@@ -228,14 +234,6 @@ class MenuCache:
         if self._unpublished:
             return False
         return self.channel is None or self.channel.listening
-
-    def _on_message(self, message: str) -> None:
-        try:
-            store_id = uuid.UUID(message)
-        except ValueError:
-            self._drop_all()
-            return
-        self._drop((store_id,))
 
     def _drop(self, store_ids: Iterable[uuid.UUID]) -> None:
         self._generation += 1

@@ -141,7 +141,7 @@ CANDIDATES_PER_CLAIMED_ROW = 4
 
 
 def _due_heads(now: datetime, held_since: datetime, limit: int) -> Select[tuple[uuid.UUID]]:
-    """Select the ids of due rows that are the oldest pending row to their number, oldest first.
+    """Build the query for the ids of due rows that are the oldest pending row to their number.
 
     Messages to one customer go out in creation order: a row waits while an older row to the
     same number from the same store is pending, whether leased, backing off or due. A
@@ -183,7 +183,7 @@ def _due_heads(now: datetime, held_since: datetime, limit: int) -> Select[tuple[
 
 
 def _lock_due(candidates: list[uuid.UUID], now: datetime, limit: int) -> Select[OutboxMessage]:
-    """Lock up to ``limit`` of the candidates that are still due and free, skipping locked ones.
+    """Build the query that locks up to ``limit`` candidates still due and free, oldest first.
 
     Another sender may have leased or sent a candidate since it was read, so the conditions
     are checked again under the row lock.

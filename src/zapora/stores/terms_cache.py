@@ -31,7 +31,7 @@ import structlog
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zapora.cache import BACKEND_ERRORS, InvalidationChannel
+from zapora.cache import BACKEND_ERRORS, InvalidationChannel, drop_by_id
 from zapora.config import Settings
 from zapora.dependencies import SessionDep
 from zapora.stores.hours_service import StoreHours, load_store_hours
@@ -78,7 +78,7 @@ class StoreTermsCache:
             self.channel = InvalidationChannel(
                 redis_url,
                 f"{key_prefix}:store-terms",
-                on_message=self._on_message,
+                on_message=drop_by_id(self._drop, self._drop_all),
                 on_reset=self._drop_all,
             )
 
@@ -154,14 +154,6 @@ class StoreTermsCache:
 
     def _may_keep(self) -> bool:
         return self.channel is None or self.channel.listening
-
-    def _on_message(self, message: str) -> None:
-        try:
-            store_id = uuid.UUID(message)
-        except ValueError:
-            self._drop_all()
-            return
-        self._drop((store_id,))
 
     def _drop(self, store_ids: Iterable[uuid.UUID]) -> None:
         self._generation += 1
