@@ -22,7 +22,7 @@ import contextvars
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from zapora.config import Settings
 from zapora.observability.metrics import RATE_LIMIT_DECISIONS
+from zapora.ratelimit.leases import Granted, Lease, largest_lease
 
 logger = structlog.get_logger(__name__)
 
@@ -63,18 +64,19 @@ MAX_REMEMBERED_KEYS = 4096
 
 # The script decides several checks in one run, one after another, so each check reads the
 # counts written by the checks before it. ARGV[1] contains decimal numbers separated by
-# spaces: the count of checks, then, for each check, its mode, its count of windows, and the
-# limit and the period in milliseconds of each window. KEYS contain one hash per window of
-# each check, in the same order. Each hash contains the index of the fixed window it counts
-# ("w"), the count of that window ("c") and of the one before it ("p"). One string each way
-# keeps the client's encoding and parsing, which cost more than the script, to one value per
-# run.
+# spaces: the count of checks, then, for each check, its mode, the count of requests it
+# requests, its count of windows, and the limit and the period in milliseconds of each window.
+# KEYS contain one hash per window of each check, in the same order. Each hash contains the
+# index of the fixed window it counts ("w"), the count of that window ("c") and of the one
+# before it ("p"). One string each way keeps the client's encoding and parsing, which cost
+# more than the script, to one value per run.
 #
-# ACQUIRE counts the request in every window when all of them have room, and nowhere
-# otherwise. PEEK counts nothing. ADD counts the request in each window that has room.
-# The reply is a string of five numbers per check: allowed, limit, remaining, reset in ms and
-# window number (1-based). They describe the full window that frees up last, or the window
-# with the least room left when all have room.
+# ACQUIRE counts as many of the requests asked for as every window has room for, at least
+# one, and nothing when a window is full. PEEK counts nothing. ADD counts one request in each
+# window that has room.
+# The reply is a string of six numbers per check: allowed, limit, remaining, reset in ms,
+# window number (1-based) and the count of requests counted. The figures describe the full
+# window that frees up last, or the window with the least room left when all have room.
 # ``reset`` is the time until one more request fits when the request is rejected, and the
 # time until the current fixed window ends, and its count starts to fade, otherwise.
 SLIDING_WINDOW_SCRIPT = """
@@ -86,10 +88,11 @@ for token in string.gmatch(ARGV[1], '%S+') do
   args[#args + 1] = tonumber(token)
 end
 
-local function decide(mode, first_key, first_arg, count)
+local function decide(mode, amount, first_key, first_arg, count)
   local windows = {}
   local allowed = 1
   local rejected = 0
+  local fits = amount
   for i = 1, count do
     local key = KEYS[first_key + i - 1]
     local limit = args[first_arg + 2 * (i - 1)]
@@ -111,12 +114,21 @@ local function decide(mode, first_key, first_arg, count)
       allowed = 0
       rejected = i
     end
+    if room then
+      fits = math.min(fits, math.max(1, math.floor(limit - weighted + 1e-9)))
+    end
     windows[i] = {key, limit, period, index, elapsed, current, previous, weighted, room}
+  end
+  local counted = 0
+  if mode == 1 and allowed == 1 then
+    counted = fits
+  elseif mode == 3 then
+    counted = 1
   end
   for i, w in ipairs(windows) do
     if (mode == 1 and allowed == 1) or (mode == 3 and w[9]) then
-      w[6] = w[6] + 1
-      w[8] = w[8] + 1
+      w[6] = w[6] + counted
+      w[8] = w[8] + counted
       redis.call('HSET', w[1], 'w', w[4], 'c', w[6], 'p', w[7])
       redis.call('PEXPIRE', w[1], 2 * w[3] - w[5])
     end
@@ -140,7 +152,7 @@ local function decide(mode, first_key, first_arg, count)
         end
       end
     end
-    return {0, windows[worst][2], 0, math.ceil(math.max(0, worst_wait)), worst}
+    return {0, windows[worst][2], 0, math.ceil(math.max(0, worst_wait)), worst, counted}
   end
   local best, best_remaining = 1, nil
   for i, w in ipairs(windows) do
@@ -150,20 +162,21 @@ local function decide(mode, first_key, first_arg, count)
     end
   end
   local w = windows[best]
-  return {1, w[2], best_remaining, w[3] - w[5], best}
+  return {1, w[2], best_remaining, w[3] - w[5], best, counted}
 end
 
 local reply = {}
 local next_key, next_arg = 1, 2
 for _ = 1, args[1] do
   local mode = args[next_arg]
-  local count = args[next_arg + 1]
-  local decision = decide(mode, next_key, next_arg + 2, count)
+  local amount = args[next_arg + 1]
+  local count = args[next_arg + 2]
+  local decision = decide(mode, amount, next_key, next_arg + 3, count)
   for _, value in ipairs(decision) do
     reply[#reply + 1] = string.format('%d', value)
   end
   next_key = next_key + count
-  next_arg = next_arg + 2 + 2 * count
+  next_arg = next_arg + 3 + 2 * count
 end
 return table.concat(reply, ' ')
 """
@@ -259,6 +272,7 @@ class _PendingCheck:
     """A check waiting for the next script run, and the future its caller awaits."""
 
     mode: int
+    amount: int
     keys: list[str]
     arguments: str
     future: asyncio.Future[list[bytes]]
@@ -289,6 +303,9 @@ class _ScriptWindows(_Windows):
         # The Redis keys of recent clients, which come back often. Building them costs more
         # than a lookup.
         self._key_lists: dict[tuple[Policy, str], list[str]] = {}
+        # The largest lease of each policy, and the current lease of each recent client.
+        self._largest_leases: dict[Policy, int] = {}
+        self._leases: dict[tuple[Policy, str], Lease] = {}
         self._pending: list[_PendingCheck] = []
         self._sender: asyncio.Task[None] | None = None
         # Script runs go one at a time, so they keep one connection and skip the pool and the
@@ -319,21 +336,95 @@ class _ScriptWindows(_Windows):
         return arguments
 
     async def check(self, mode: int, policy: Policy, key: str) -> Decision:
+        if mode == ACQUIRE and self._largest_lease(policy) > 1:
+            return await self._acquire_leased(policy, key)
+        decision, _ = await self._run_check(mode, 1, policy, key)
+        return decision
+
+    def _largest_lease(self, policy: Policy) -> int:
+        largest = self._largest_leases.get(policy)
+        if largest is None:
+            largest = largest_lease([item.amount for item in policy.items])
+            self._largest_leases[policy] = largest
+        return largest
+
+    async def _acquire_leased(self, policy: Policy, key: str) -> Decision:
+        """Take a request from the client's lease, or ask the script for the next lease."""
+        while True:
+            now = time.monotonic()
+            lease = self._leases.get((policy, key))
+            if lease is None:
+                if len(self._leases) >= MAX_REMEMBERED_KEYS:
+                    # Their unused requests stay counted, as with a lease that ends.
+                    self._leases.clear()
+                lease = self._leases[(policy, key)] = Lease()
+            granted = lease.take(now)
+            if granted is not None:
+                return Decision(
+                    allowed=True,
+                    limit=granted.limit,
+                    remaining=lease.remaining(granted),
+                    reset_seconds=lease.reset_seconds(granted, now),
+                    window=granted.window,
+                )
+            if lease.refill is None:
+                return await self._refill(lease, policy, key, now)
+            failure = await asyncio.shield(lease.refill)
+            if failure is not None:
+                raise StorageFailedError(failure)
+
+    async def _refill(self, lease: Lease, policy: Policy, key: str, now: float) -> Decision:
+        refill: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        lease.refill = refill
+        failure: BaseException | None = None
+        try:
+            size = lease.next_size(now, self._largest_lease(policy))
+            decision, counted = await self._run_check(ACQUIRE, size, policy, key)
+            if counted:
+                now = time.monotonic()
+                granted = Granted(
+                    limit=decision.limit or 0,
+                    remaining=decision.remaining,
+                    reset_at=now + decision.reset_seconds,
+                    window=decision.window,
+                )
+                lease.fill(counted, granted, now)
+                return replace(decision, remaining=lease.remaining(granted))
+            lease.empty()
+            return decision
+        except StorageFailedError as error:
+            failure = error.cause
+            raise
+        finally:
+            lease.refill = None
+            # A cancelled refill resolves to None, so the next waiter runs its own refill.
+            refill.set_result(failure)
+
+    async def _run_check(
+        self, mode: int, amount: int, policy: Policy, key: str
+    ) -> tuple[Decision, int]:
+        """Send one check with the next script run and return its decision and the count of
+        requests it counted."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[bytes]] = loop.create_future()
         self._pending.append(
-            _PendingCheck(mode, self._keys(policy, key), self._policy_arguments(policy), future)
+            _PendingCheck(
+                mode, amount, self._keys(policy, key), self._policy_arguments(policy), future
+            )
         )
         if self._sender is None or self._sender.get_loop() is not loop:
             self._start_sender(loop)
-        allowed, limit, remaining, reset_ms, window = (int(value) for value in await future)
-        return Decision(
+        allowed, limit, remaining, reset_ms, window, counted = (
+            int(value) for value in await future
+        )
+        decision = Decision(
             allowed=bool(allowed),
             limit=limit,
             remaining=remaining,
             reset_seconds=math.ceil(reset_ms / 1000),
             window=str(policy.items[window - 1]),
         )
+        return decision, counted
 
     def _start_sender(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._sender is not None:
@@ -341,6 +432,7 @@ class _ScriptWindows(_Windows):
             # cannot be used from this one.
             self._pending = [check for check in self._pending if check.future.get_loop() is loop]
             self._connection = None
+            self._leases.clear()
         # A context of its own: a run serves many requests, and belongs to none of them.
         self._sender = loop.create_task(self._send_pending(), context=contextvars.Context())
 
@@ -362,7 +454,10 @@ class _ScriptWindows(_Windows):
     async def _run(self, batch: list[_PendingCheck]) -> None:
         keys = [key for check in batch for key in check.keys]
         arguments = " ".join(
-            [str(len(batch)), *(f"{check.mode} {check.arguments}" for check in batch)]
+            [
+                str(len(batch)),
+                *(f"{check.mode} {check.amount} {check.arguments}" for check in batch),
+            ]
         )
         try:
             reply = (await self._evaluate(keys, arguments)).split()
@@ -378,7 +473,7 @@ class _ScriptWindows(_Windows):
             raise
         for index, check in enumerate(batch):
             if not check.future.done():
-                check.future.set_result(reply[5 * index : 5 * index + 5])
+                check.future.set_result(reply[6 * index : 6 * index + 6])
 
     async def _evaluate(self, keys: list[str], arguments: str) -> bytes:
         """Run the script on the connection kept for it, and return its reply."""
@@ -403,6 +498,7 @@ class _ScriptWindows(_Windows):
         return reply
 
     async def clear(self, policy: Policy, key: str) -> None:
+        self._leases.pop((policy, key), None)
         try:
             await self.client.delete(*self._keys(policy, key))
         except (RedisError, OSError) as error:
