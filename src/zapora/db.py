@@ -197,6 +197,15 @@ def _mark_statement(state: ORMExecuteState) -> None:
         state.session.info[_WROTE] = True
 
 
+def note_write(session: AsyncSession) -> None:
+    """Record a write that bypassed the session, so that ``finish`` commits it.
+
+    Raise ReadOnlySessionError on a read-only session, as a write through it would.
+    """
+    _reject_write(session.sync_session)
+    session.sync_session.info[_WROTE] = True
+
+
 def session_wrote(session: AsyncSession) -> bool:
     """Return whether the session wrote, or holds changes that a commit would flush."""
     if session.sync_session.info.get(_WROTE):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import make_menu, make_store
 from tests.orders.builders import Shop, make_customer, pickup_body, place_customer_order
+from tests.sql_log import statements_run
 from zapora.orders import placement
 from zapora.stores.models import Store
 
@@ -105,21 +105,13 @@ async def test_store_changed_in_the_same_transaction_is_numbered(
 async def test_keyed_order_is_written_without_a_savepoint(
     app: FastAPI, client: httpx.AsyncClient, shop: Shop, backend: str
 ) -> None:
-    statements: list[str] = []
-
-    def remember(*args: Any) -> None:
-        statements.append(" ".join(args[2].split()))
-
-    sync_engine = app.state.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", remember)
-    try:
+    with statements_run(app.state.engine) as collected:
         response = await client.post(
             shop.orders_url,
             json=pickup_body(shop.menu),
             headers={**shop.headers, "Idempotency-Key": "one-flush"},
         )
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", remember)
+    statements = [" ".join(sql.split()) for sql in collected]
 
     assert response.status_code == 201, response.text
     assert not [s for s in statements if "SAVEPOINT" in s], statements

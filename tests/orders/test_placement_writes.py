@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import object_session
 
 from tests.orders.builders import Shop, delivery_body, make_customer, place_customer_order
+from tests.sql_log import statements_run
 from zapora.audit.models import AuditEntry
 from zapora.audit.service import Actor
 from zapora.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from zapora.orders.service import change_status
 
 
-@contextmanager
-def statements_of(app: FastAPI) -> Iterator[list[str]]:
-    """Collect the SQL of every statement the app's engine runs inside the block."""
-    statements: list[str] = []
-
-    def collect(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", collect)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", collect)
+def statements_of(app: FastAPI) -> AbstractContextManager[list[str]]:
+    """Collect the SQL of every statement the app runs inside the block."""
+    return statements_run(app.state.engine)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapora.audit.service import Actor
 from zapora.db import utcnow
+from zapora.driver_sql import DriverStatement
 from zapora.errors import InvalidInputError
 from zapora.orders import service
 from zapora.orders.errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
@@ -107,6 +108,17 @@ def _claim_statement(dialect_name: str) -> Insert:
 
 
 _CLAIM_STATEMENTS = {name: _claim_statement(name) for name in ("postgresql", "sqlite")}
+_CLAIM_DRIVER = DriverStatement(_CLAIM_STATEMENTS["postgresql"])
+
+
+async def _store_key(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert the key unless the store has it already, and return whether it was inserted."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The id and created_at are Python-side column defaults, which only SQLAlchemy's
+        # own execution fills in.
+        row = {"id": uuid.uuid4(), "created_at": utcnow(), **values}
+        return bool(await _CLAIM_DRIVER.fetch(session, row))
+    return await session.scalar(_CLAIM_STATEMENTS["sqlite"], values) is not None
 
 
 async def _claim_key(
@@ -125,10 +137,9 @@ async def _claim_key(
     itself. So no second order is written, and no order number is spent, for a key that
     is in use. SQLite runs one writing transaction at a time, so there is no such race.
     """
-    statement = _CLAIM_STATEMENTS[session.get_bind().dialect.name]
     values = {"store_id": store_id, "key": key, "request_hash": digest, "order_id": order_id}
     for _ in range(CLAIM_ATTEMPTS):
-        if await session.scalar(statement, values) is not None:
+        if await _store_key(session, values):
             return None
         existing = await _find_key(session, store_id, key)
         if existing is None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import asyncpg
 import structlog
 from sqlalchemy import Engine, Update, bindparam, event, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from zapora.audit.service import AUDIT_LOG, Actor, entry_row
 from zapora.db import utcnow
+from zapora.driver_sql import DriverStatement
 from zapora.errors import InvalidInputError
 from zapora.observability.commit_metrics import increment_on_commit
 from zapora.observability.metrics import ORDERS_PLACED
@@ -337,14 +339,26 @@ def _number_statement() -> Update:
 
 
 _NEXT_NUMBER = _number_statement()
+_NEXT_NUMBER_DRIVER = DriverStatement(_NEXT_NUMBER)
 
 
 async def _number_in_own_transaction(engine: Engine, store_id: uuid.UUID) -> int | None:
     """Take the number on a numbering connection, or return None when that fails."""
+    # The store's updated_at is a Python-side default on update, which the driver skips.
+    values = {"store_id": store_id, "updated_at": utcnow()}
     try:
         async with _numbering_engine(engine).connect() as connection:
-            number = await connection.scalar(_NEXT_NUMBER, {"store_id": store_id})
-    except (SQLAlchemyError, OSError) as exc:
+            try:
+                number = await _NEXT_NUMBER_DRIVER.fetchval(connection, values)
+            except asyncpg.PostgresError:
+                # The server rejected the statement, and the connection is still usable.
+                raise
+            except BaseException:
+                # A broken connection, or one whose statement a cancellation cut off, must
+                # not go back to the pool, where the next order would find it still busy.
+                await connection.invalidate()
+                raise
+    except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         # A lock wait that timed out, a lost connection or a full pool. A number taken just
         # before the connection was lost stays unused, which leaves a gap.
         logger.warning("order.numbering_fallback", store_id=str(store_id), error=type(exc).__name__)

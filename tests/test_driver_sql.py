@@ -1,0 +1,96 @@
+"""Statements sent by asyncpg itself join the session's transaction and its write tracking."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import make_store
+from tests.sql_log import statements_run
+from zapora.audit.models import AuditEntry
+from zapora.db import ReadOnlySessionError, finish, utcnow
+from zapora.driver_sql import DriverStatement
+from zapora.stores.models import Store
+
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+
+AUDIT_INSERT = DriverStatement(insert(AuditEntry.__table__))
+STORE_NAME = DriverStatement(select(Store.name).where(Store.id == bindparam("store_id")))
+
+
+def _entry(store_id: uuid.UUID, after: dict[str, object]) -> dict[str, object]:
+    return {
+        "id": uuid.uuid4(),
+        "created_at": utcnow(),
+        "store_id": store_id,
+        "actor_type": "system",
+        "actor_id": None,
+        "actor_role": None,
+        "action": "test.driver",
+        "target_type": "store",
+        "target_id": str(store_id),
+        "before": None,
+        "after": after,
+        "ip": None,
+        "request_id": None,
+    }
+
+
+async def _entries(app: FastAPI) -> list[AuditEntry]:
+    async with app.state.session_factory() as session:
+        rows = await session.scalars(select(AuditEntry).where(AuditEntry.action == "test.driver"))
+        return list(rows)
+
+
+async def test_first_statement_joins_a_transaction(app: FastAPI, session: AsyncSession) -> None:
+    store = await make_store(session)
+    await session.commit()
+
+    async with app.state.session_factory() as writer:
+        await AUDIT_INSERT.fetch(writer, _entry(store.id, {"n": 1}))
+        await writer.rollback()
+
+    assert await _entries(app) == []
+
+
+async def test_write_is_committed_by_finish(app: FastAPI, session: AsyncSession) -> None:
+    store = await make_store(session)
+    await session.commit()
+    after = {"text": "Açaí", "count": 2, "nested": [1, None]}
+
+    async with app.state.session_factory() as writer:
+        await writer.get(Store, store.id)
+        await AUDIT_INSERT.fetch(writer, _entry(store.id, after))
+        await finish(writer)
+
+    [entry] = await _entries(app)
+    # Converted by the JSON column's own bind processor, as SQLAlchemy would.
+    assert entry.after == after
+    assert entry.before is None
+
+
+async def test_read_only_session_rejects_write(app: FastAPI, session: AsyncSession) -> None:
+    store = await make_store(session)
+    await session.commit()
+
+    async with app.state.read_session_factory() as reader:
+        with pytest.raises(ReadOnlySessionError):
+            await AUDIT_INSERT.fetch(reader, _entry(store.id, {}))
+
+    assert await _entries(app) == []
+
+
+async def test_autocommit_session_skips_begin(app: FastAPI, session: AsyncSession) -> None:
+    store = await make_store(session, name="Driver Store")
+    await session.commit()
+
+    with statements_run(app.state.engine) as statements:
+        async with app.state.read_session_factory() as reader:
+            rows = await STORE_NAME.fetch(reader, {"store_id": store.id})
+
+    assert [row["name"] for row in rows] == ["Driver Store"]
+    assert [sql for sql in statements if sql.strip() == "SELECT 1"] == []
