@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import ColumnElement, and_, bindparam, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zapora.config import Settings
@@ -20,7 +20,7 @@ DELAY_KIND = "delay"
 
 # Rendered into the SQL as literals, so that every plan can use the partial index
 # ix_orders_awaiting_delay_notice. A plan made for bound parameters cannot prove the match.
-_UNSETTLED = bindparam(
+_UNSETTLED: BindParameter[list[str]] = bindparam(
     "unsettled_statuses", UNSETTLED_STATUSES, expanding=True, literal_execute=True
 )
 

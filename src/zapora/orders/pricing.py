@@ -104,7 +104,7 @@ _PRICES_COLUMNS = (
 )
 
 
-def _item_prices_query(*, array: bool) -> Select[Any]:
+def _item_prices_query(*, array: bool) -> Select[*tuple[Any, ...]]:
     """Build the pricing query, with the item ids as an array parameter or an ``IN`` list."""
     if array:
         ids = bindparam("item_ids", type_=postgresql.ARRAY(Item.id.type))

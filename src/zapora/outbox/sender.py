@@ -140,7 +140,7 @@ async def claim_due(
 CANDIDATES_PER_CLAIMED_ROW = 4
 
 
-def _due_heads(now: datetime, held_since: datetime, limit: int) -> Select[tuple[uuid.UUID]]:
+def _due_heads(now: datetime, held_since: datetime, limit: int) -> Select[uuid.UUID]:
     """Build the query for the ids of due rows that are the oldest pending row to their number.
 
     Messages to one customer go out in creation order: a row waits while an older row to the

@@ -479,7 +479,8 @@ class _ScriptWindows(_Windows):
         """Run the script on the connection kept for it, and return its reply."""
         connection = self._connection
         if connection is None:
-            connection = self._connection = await self.client.connection_pool.get_connection()
+            pool = self.client.connection_pool
+            connection = self._connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             await connection.send_command("EVALSHA", self.script.sha, len(keys), *keys, arguments)
             try:

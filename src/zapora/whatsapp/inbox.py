@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import asyncpg
 import structlog
@@ -369,7 +369,7 @@ async def _insert_message(
     return inbound_id
 
 
-def _storable_ids(wa_id: str | None, message_id: str) -> bool:
+def _storable_ids(wa_id: str | None, message_id: str) -> TypeGuard[str]:
     """Return whether a message's sender and id are valid for storing and replying.
 
     A WhatsApp id is a phone number in ASCII digits. Other digits, such as Arabic-Indic
