@@ -19,6 +19,7 @@ from zapora.observability.pool_metrics import instrument_pool
 from zapora.observability.tracing import setup_tracing
 from zapora.outbox.sender import send_due
 from zapora.outbox.transports import Transport, build_transport
+from zapora.stores.terms_cache import create_terms_cache
 
 logger = structlog.get_logger(__name__)
 
@@ -254,8 +255,9 @@ async def run_forever(
     remove_ended_processes()
     tracing = setup_tracing(None, engine)
     session_factory = create_session_factory(engine)
-    # The bot reads menus through the same cache as the API replicas.
+    # The bot reads menus, opening hours and zones through the same caches as the API replicas.
     menu_cache = create_menu_cache(settings, session_factory)
+    terms_cache = create_terms_cache(settings, session_factory)
     worker = Worker(settings, session_factory)
     order_gauges = OpenOrderGauges(session_factory)
     metrics_server: MetricsServer | None = None
@@ -283,6 +285,7 @@ async def run_forever(
         if metrics_server is not None:
             metrics_server.stop()
         await menu_cache.close()
+        await terms_cache.close()
         if tracing is not None:
             tracing.shutdown()
         await engine.dispose()
