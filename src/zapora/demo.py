@@ -15,6 +15,8 @@ from zapora.config import Settings
 from zapora.db import create_engine, create_session_factory
 from zapora.errors import ConflictError
 from zapora.stores.models import DeliveryZone, Language, Store, ZoneKind
+from zapora.stores.terms_cache import commit_and_publish_terms, create_terms_cache
+from zapora.stores.terms_changes import note_terms_change
 
 logger = structlog.get_logger(__name__)
 
@@ -194,12 +196,16 @@ async def seed_demo_store(settings: Settings) -> DemoSeedResult:
     An existing demo store without zones gets them, and the demo location when it has none.
     """
     engine = create_engine(settings.resolved_database_url)
+    session_factory = create_session_factory(engine)
+    # Running replicas keep each store's active-zone flag, so new zones are announced.
+    terms_cache = create_terms_cache(settings, session_factory)
     try:
-        async with create_session_factory(engine)() as session:
+        async with session_factory() as session:
             result = await _seed(session)
-            await session.commit()
+            await commit_and_publish_terms(session)
             return result
     finally:
+        await terms_cache.close()
         await engine.dispose()
 
 
@@ -245,6 +251,7 @@ async def _ensure_zones(session: AsyncSession, store: Store) -> bool:
         store.latitude, store.longitude = DEMO_LATITUDE, DEMO_LONGITUDE
     session.add_all(DeliveryZone(store_id=store.id, **values) for values in _demo_zones())
     await session.flush()
+    note_terms_change(session, store.id)
     return True
 
 

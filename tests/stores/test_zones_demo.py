@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
+import redis.asyncio as redis
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.catalog.test_cache_support import cache_settings_for
 from zapora.config import Settings
 from zapora.demo import (
     DEMO_LATITUDE,
@@ -72,3 +76,27 @@ async def test_demo_quotes(app: FastAPI, client: httpx.AsyncClient, settings: Se
     )
     assert far.status_code == 422
     assert far.json()["code"] == "outside_delivery_area"
+
+
+async def test_demo_zones_are_announced(app: FastAPI, database_url: str) -> None:
+    async with cache_settings_for("redis", database_url) as settings:
+        subscriber = redis.Redis.from_url(settings.redis_url)
+        channel = subscriber.pubsub()
+        await channel.subscribe(f"{settings.cache_key_prefix}:store-terms")
+        try:
+            result = await seed_demo_store(settings)
+            again = await seed_demo_store(settings)
+            messages = []
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                message = await channel.get_message(ignore_subscribe_messages=True, timeout=0.1)
+                if message is not None:
+                    messages.append(message["data"].decode())
+        finally:
+            await channel.aclose()
+            await subscriber.aclose()
+
+    assert result.zones_created
+    assert not again.zones_created
+    # Replicas that kept the store without zones drop that copy; a second run changes nothing.
+    assert messages == [str(result.store_id)]
