@@ -98,13 +98,22 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     engine = create_async_engine(
-        url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_MAX_OVERFLOW
+        url,
+        echo=echo,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_MAX_OVERFLOW,
+        connect_args={"max_cacheable_statement_size": MAX_CACHED_STATEMENT_BYTES},
     )
-    _discard_closed_connections(engine)
+    discard_closed_connections(engine)
     return engine
 
 
-def _discard_closed_connections(engine: AsyncEngine) -> None:
+# asyncpg prepares again, on every call, a statement longer than its cache limit (15 KiB by
+# default). The insert of an order of 100 lines, the most an order may have, is about 32 KiB.
+MAX_CACHED_STATEMENT_BYTES = 64 * 1024
+
+
+def discard_closed_connections(engine: AsyncEngine) -> None:
     """Replace a pooled connection that the server closed before handing it out.
 
     This replaces ``pool_pre_ping``, whose ping in SQLAlchemy 2.0's asyncpg dialect costs

@@ -10,7 +10,8 @@ dialect, its parameters go through the bind processors SQLAlchemy would apply, a
 sends it on the connection under the session, inside its transaction. SQLite keeps
 SQLAlchemy's own execution.
 
-Errors are the driver's (``asyncpg.PostgresError`` and its subclasses), not SQLAlchemy's.
+Errors are the driver's (``asyncpg.PostgresError``, ``asyncpg.InterfaceError``, ``OSError``)
+and those of the bind processors, not SQLAlchemy's.
 SQLAlchemy's events, and so its tracing spans, do not see these statements: ``listeners``
 does, for tests and debugging.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import asyncpg
 from sqlalchemy.engine import Dialect
@@ -72,7 +74,7 @@ class DriverStatement:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self.writes = bool(statement.is_dml)
-        self._compiled: dict[Dialect, _Compiled] = {}
+        self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 
     def _for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect)
@@ -99,13 +101,25 @@ class DriverStatement:
         """Run the statement on ``connection`` and return the first value.
 
         The caller decides the transaction: on a connection with ``AUTOCOMMIT`` isolation
-        the statement commits on its own.
+        the statement commits on its own. A connection that the failure closed, or whose
+        statement was cut off, is invalidated, so that it does not go back to the pool.
         """
         driver = await _driver(connection)
         compiled = self._for(connection.dialect)
+        arguments = compiled.arguments(values)
         for listener in listeners:
             listener(compiled.sql, driver.is_in_transaction())
-        return await driver.fetchval(compiled.sql, *compiled.arguments(values))
+        try:
+            return await driver.fetchval(compiled.sql, *arguments)
+        except asyncpg.PostgresError:
+            # The server rejected the statement. Its connection errors are PostgresErrors too.
+            if driver.is_closed():
+                await connection.invalidate()
+            raise
+        except BaseException:
+            # A lost connection, or a cancellation that left the statement running.
+            await connection.invalidate()
+            raise
 
 
 async def _driver(connection: AsyncConnection) -> asyncpg.Connection:

@@ -32,6 +32,25 @@ async def test_create_prices_from_menu(client: httpx.AsyncClient, shop: Shop) ->
     assert "idempotent-replayed" not in response.headers
 
 
+async def test_location_names_store_id_in_standard_form(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    spelled = shop.orders_url.replace(str(shop.store.id), shop.store.id.hex.upper())
+    assert spelled != shop.orders_url
+
+    response = await client.post(
+        f"{spelled}?source=test", json=pickup_body(shop.menu), headers=shop.headers
+    )
+
+    assert response.status_code == 201, response.text
+    order_id = response.json()["id"]
+    assert response.headers["location"] == (
+        f"http://testserver/api/v1/stores/{shop.store.id}/orders/{order_id}"
+    )
+    read = await client.get(response.headers["location"], headers=shop.headers)
+    assert read.status_code == 200, read.text
+
+
 async def test_create_returns_lines_and_details(client: httpx.AsyncClient, shop: Shop) -> None:
     response = await client.post(
         shop.orders_url, json=delivery_body(shop.menu), headers=shop.headers

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import make_menu, make_store
@@ -151,3 +152,70 @@ async def test_numbering_connections_stay_open_after_a_burst(app: FastAPI) -> No
     assert opened_by_first_burst == burst
     # The second burst reuses the first one's connections instead of opening new ones.
     assert len(opened) == burst
+
+
+async def _end_numbering_sessions(app: FastAPI) -> int:
+    """Terminate the server sessions of this database's numbering connections."""
+    async with app.state.engine.connect() as connection:
+        ended = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'zapora-order-numbers' "
+                "AND datname = current_database()"
+            )
+        )
+    return int(ended or 0)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_numbering_replaces_ended_connections(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    first = await client.post(shop.orders_url, json=pickup_body(shop.menu), headers=shop.headers)
+    assert first.status_code == 201, first.text
+    assert await _end_numbering_sessions(app) >= 1
+    # The driver notices the closed socket once the event loop reads it.
+    await asyncio.sleep(0.2)
+
+    with statements_run(app.state.engine) as statements:
+        responses = [
+            await client.post(shop.orders_url, json=pickup_body(shop.menu), headers=shop.headers)
+            for _ in range(3)
+        ]
+
+    assert [response.status_code for response in responses] == [201] * 3
+    assert [response.json()["number"] for response in responses] == [2, 3, 4]
+    # No order fell back to numbering inside its own transaction.
+    assert not [sql for sql in statements if sql.startswith("UPDATE stores")], statements
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_numbering_connection_ended_mid_statement(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    # The store's row stays locked, so the next order's numbering waits on it.
+    await session.execute(
+        update(Store).where(Store.id == shop.store.id).values(name=shop.store.name)
+    )
+    placing = asyncio.create_task(
+        client.post(shop.orders_url, json=pickup_body(shop.menu), headers=shop.headers)
+    )
+    deadline = time.monotonic() + WAIT_SECONDS
+    while await _end_numbering_sessions(app) == 0:
+        assert time.monotonic() < deadline, "the numbering never started"
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    await session.commit()
+    placed = await asyncio.wait_for(placing, WAIT_SECONDS)
+    numbering = placement._numbering_engine(app.state.engine.sync_engine)
+
+    after = await client.post(shop.orders_url, json=pickup_body(shop.menu), headers=shop.headers)
+
+    # The order whose numbering connection ended took its number in its own transaction.
+    assert placed.status_code == 201, placed.text
+    assert after.status_code == 201, after.text
+    assert [placed.json()["number"], after.json()["number"]] == [1, 2]
+    # The ended connection was discarded instead of returned to the pool.
+    async with numbering.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert not raw.driver_connection.is_closed()

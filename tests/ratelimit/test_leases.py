@@ -1,4 +1,4 @@
-"""A busy client's requests are counted in Redis several at a time, never more than allowed."""
+"""A busy client's requests are counted in Redis several at a time, before they pass."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import redis.asyncio as redis
 
 from tests.ratelimit.conftest import PrivateRedis
 from tests.ratelimit.test_coalescing import _script_calls
-from zapora.ratelimit.leases import LEASE_SECONDS, Granted, Lease, largest_lease
+from zapora.ratelimit.leases import LEASE_SECONDS, Granted, Lease, lease_terms
 from zapora.ratelimit.limiter import Decision, Policy, RateLimiter, RouteClass, storage_uri
 
 # Large enough for leases of up to 100 requests.
@@ -88,19 +88,55 @@ async def test_replicas_stay_under_limit(private_redis: PrivateRedis) -> None:
     assert all(decision.remaining == 0 and decision.reset_seconds > 0 for decision in refused)
 
 
-async def test_concurrent_requests_wait_for_one_refill(private_redis: PrivateRedis) -> None:
-    limiter = await _limiter(private_redis)
-    calls_before = await _script_calls(private_redis.url)
-
-    decisions = await asyncio.gather(*(limiter.acquire(BUSY, "client") for _ in range(60)))
-    calls = await _script_calls(private_redis.url) - calls_before
+async def _concurrently(
+    limiter: RateLimiter, server: PrivateRedis, policy: Policy, count: int
+) -> tuple[list[Decision], int]:
+    """Send ``count`` checks of one client at once; return the decisions and script calls."""
+    calls_before = await _script_calls(server.url)
+    decisions = await asyncio.gather(*(limiter.acquire(policy, "client") for _ in range(count)))
+    calls = await _script_calls(server.url) - calls_before
     await limiter.close()
+    return list(decisions), calls
+
+
+async def test_concurrent_requests_share_script_runs(private_redis: PrivateRedis) -> None:
+    limiter = await _limiter(private_redis)
+
+    decisions, calls = await _concurrently(limiter, private_redis, BUSY, 60)
 
     assert all(decision.allowed for decision in decisions)
     assert sorted(decision.remaining for decision in decisions)[-1] == 9999
     assert len({decision.remaining for decision in decisions}) == 60
-    # Leases of 1, 2, 4, 8, 16 and 32 requests cover the sixty.
-    assert calls <= 6
+    # One request refills the lease, and the others are checked together in the next run.
+    assert calls <= 3
+
+
+async def test_limited_client_checks_share_runs(private_redis: PrivateRedis) -> None:
+    policy = Policy.parse(RouteClass.PUBLIC, "200/minute")
+    limiter = await _limiter(private_redis)
+    for _ in range(200):
+        await limiter.acquire(policy, "client")
+
+    decisions, calls = await _concurrently(limiter, private_redis, policy, 200)
+
+    assert not any(decision.allowed for decision in decisions)
+    assert calls <= 3
+
+
+async def test_lease_ends_within_short_window(private_redis: PrivateRedis) -> None:
+    policy = Policy.parse(RouteClass.PUBLIC, "1000/second")
+    limiter = await _limiter(private_redis)
+    for _ in range(16):
+        await limiter.acquire(policy, "client")
+    calls_before = await _script_calls(private_redis.url)
+
+    await asyncio.sleep(0.15)
+    await limiter.acquire(policy, "client")
+    calls = await _script_calls(private_redis.url) - calls_before
+    await limiter.close()
+
+    # The fifth lease, of 16 requests, has 15 left, which expire after a tenth of a second.
+    assert calls == 1
 
 
 async def test_small_limits_skip_leases(private_redis: PrivateRedis) -> None:
@@ -116,7 +152,7 @@ async def test_small_limits_skip_leases(private_redis: PrivateRedis) -> None:
     assert [decision.remaining for decision in decisions] == list(range(198, 178, -1))
 
 
-async def test_waiters_fail_open_with_the_refill(private_redis: PrivateRedis) -> None:
+async def test_concurrent_requests_fail_open(private_redis: PrivateRedis) -> None:
     limiter = await _limiter(private_redis, error_cooldown_seconds=0.0)
     await limiter.acquire(BUSY, "client")
     await private_redis.stop()
@@ -148,11 +184,12 @@ async def test_clear_drops_the_lease(private_redis: PrivateRedis) -> None:
     assert counted == 2
 
 
-def test_largest_lease_share() -> None:
-    assert largest_lease([10000]) == 100
-    assert largest_lease([1_000_000, 5000]) == 50
-    assert largest_lease([199]) == 1
-    assert largest_lease([5]) == 1
+def test_lease_terms_follow_policy() -> None:
+    assert lease_terms([(10000, 60.0)]) == (100, LEASE_SECONDS)
+    assert lease_terms([(1_000_000, 60.0), (5000, 3600.0)]) == (50, LEASE_SECONDS)
+    assert lease_terms([(1000, 1.0)]) == (10, 0.1)
+    assert lease_terms([(199, 60.0)]) == (1, LEASE_SECONDS)
+    assert lease_terms([(5, 60.0)]) == (1, LEASE_SECONDS)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +206,8 @@ def test_largest_lease_share() -> None:
 def test_lease_size_follows_use(counted: int, left: int, elapsed: float, expected: int) -> None:
     lease = Lease()
     if counted:
-        lease.fill(counted, Granted(limit=10000, remaining=0, reset_at=0.0, window=""), now=0.0)
+        granted = Granted(limit=10000, remaining=0, reset_at=0.0, window="")
+        lease.fill(counted, granted, now=0.0, lifetime=LEASE_SECONDS)
         lease.tokens = left
 
     assert lease.next_size(elapsed, largest=100) == expected
@@ -177,7 +215,8 @@ def test_lease_size_follows_use(counted: int, left: int, elapsed: float, expecte
 
 def test_expired_lease_hands_out_nothing() -> None:
     lease = Lease()
-    lease.fill(10, Granted(limit=10000, remaining=0, reset_at=0.0, window=""), now=0.0)
+    granted = Granted(limit=10000, remaining=0, reset_at=0.0, window="")
+    lease.fill(10, granted, now=0.0, lifetime=LEASE_SECONDS)
 
     assert lease.take(LEASE_SECONDS / 2) is not None
     assert lease.tokens == 8

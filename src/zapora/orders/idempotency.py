@@ -98,7 +98,7 @@ async def create_order_idempotently(
 def _claim_statement(dialect_name: str) -> Insert:
     insert = sqlite_insert if dialect_name == "sqlite" else postgresql_insert
     # On the table rather than the mapped class: a Core INSERT skips the ORM's bulk insert
-    # layer, and the columns' Python defaults still fill in the id and created_at.
+    # layer. On SQLite the columns' Python defaults fill in the id and created_at.
     table = cast(Table, IdempotencyKey.__table__)
     return (
         insert(table)

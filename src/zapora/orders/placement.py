@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm.attributes import set_committed_value
 
 from zapora.audit.service import AUDIT_LOG, Actor, entry_row
-from zapora.db import utcnow
+from zapora.db import discard_closed_connections, utcnow
 from zapora.driver_sql import DriverStatement
 from zapora.errors import InvalidInputError
 from zapora.observability.commit_metrics import increment_on_commit
@@ -321,6 +321,7 @@ def _numbering_engine(engine: Engine) -> AsyncEngine:
                 }
             },
         )
+        discard_closed_connections(numbering)
         _numbering_engines[engine] = numbering
         if not event.contains(engine, "engine_disposed", _dispose_numbering_engine):
             event.listen(engine, "engine_disposed", _dispose_numbering_engine)
@@ -348,16 +349,7 @@ async def _number_in_own_transaction(engine: Engine, store_id: uuid.UUID) -> int
     values = {"store_id": store_id, "updated_at": utcnow()}
     try:
         async with _numbering_engine(engine).connect() as connection:
-            try:
-                number = await _NEXT_NUMBER_DRIVER.fetchval(connection, values)
-            except asyncpg.PostgresError:
-                # The server rejected the statement, and the connection is still usable.
-                raise
-            except BaseException:
-                # A broken connection, or one whose statement a cancellation cut off, must
-                # not go back to the pool, where the next order would find it still busy.
-                await connection.invalidate()
-                raise
+            number = await _NEXT_NUMBER_DRIVER.fetchval(connection, values)
     except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         # A lock wait that timed out, a lost connection or a full pool. A number taken just
         # before the connection was lost stays unused, which leaves a gap.
@@ -409,8 +401,8 @@ async def place_order(
     ``zapora.stores.terms_cache``) when the session's factory has one.
     """
     # TODO: the account and store reads, BEGIN and COMMIT still go through SQLAlchemy's async
-    # layer, about a tenth of an order's CPU time in a py-spy profile. The writes and the
-    # price query already run through zapora.driver_sql.
+    # layer, about a tenth of an order's CPU time in a py-spy profile. The price query, the
+    # key insert, the number and the order's rows run through zapora.driver_sql.
     terms_cache = terms_cache_of(session)
     opening = await store_status(session, store, utcnow(), hours_cache=terms_cache)
     if not opening.open:

@@ -118,11 +118,12 @@ async def create_order(
         key=key,
         key_ttl=timedelta(hours=settings.idempotency_key_hours),
     )
-    # The URL of get_order, from the request's own URL: looking the route up with url_for
-    # took about 3% of a placement's CPU time in a py-spy profile.
-    collection = request.url.path.rstrip("/")
-    location = request.url.replace(path=f"{collection}/{created.order.id}", query="")
-    response.headers["Location"] = str(location)
+    # The URL of get_order, from the request's own URL with the store id in its standard
+    # form: looking the route up with url_for took about 3% of a placement's CPU time.
+    sent_store_id = f"/{request.path_params['store_id']}/orders"
+    stores, _, _ = request.url.path.rstrip("/").rpartition(sent_store_id)
+    order_path = f"{stores}/{store_id}/orders/{created.order.id}"
+    response.headers["Location"] = str(request.url.replace(path=order_path, query=""))
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return OrderOut.from_order(created.order)

@@ -39,7 +39,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from zapora.config import Settings
 from zapora.observability.metrics import RATE_LIMIT_DECISIONS
-from zapora.ratelimit.leases import Granted, Lease, largest_lease
+from zapora.ratelimit.leases import Granted, Lease, lease_terms
 
 logger = structlog.get_logger(__name__)
 
@@ -115,7 +115,7 @@ local function decide(mode, amount, first_key, first_arg, count)
       rejected = i
     end
     if room then
-      fits = math.min(fits, math.max(1, math.floor(limit - weighted + 1e-9)))
+      fits = math.min(fits, math.max(1, math.floor(limit - weighted)))
     end
     windows[i] = {key, limit, period, index, elapsed, current, previous, weighted, room}
   end
@@ -303,8 +303,8 @@ class _ScriptWindows(_Windows):
         # The Redis keys of recent clients, which come back often. Building them costs more
         # than a lookup.
         self._key_lists: dict[tuple[Policy, str], list[str]] = {}
-        # The largest lease of each policy, and the current lease of each recent client.
-        self._largest_leases: dict[Policy, int] = {}
+        # The lease terms of each policy, and the current lease of each recent client.
+        self._lease_terms_of: dict[Policy, tuple[int, float]] = {}
         self._leases: dict[tuple[Policy, str], Lease] = {}
         self._pending: list[_PendingCheck] = []
         self._sender: asyncio.Task[None] | None = None
@@ -336,75 +336,79 @@ class _ScriptWindows(_Windows):
         return arguments
 
     async def check(self, mode: int, policy: Policy, key: str) -> Decision:
-        if mode == ACQUIRE and self._largest_lease(policy) > 1:
+        if mode == ACQUIRE and self._lease_terms(policy)[0] > 1:
             return await self._acquire_leased(policy, key)
-        decision, _ = await self._run_check(mode, 1, policy, key)
+        decision, _, _ = await self._run_check(mode, 1, policy, key)
         return decision
 
-    def _largest_lease(self, policy: Policy) -> int:
-        largest = self._largest_leases.get(policy)
-        if largest is None:
-            largest = largest_lease([item.amount for item in policy.items])
-            self._largest_leases[policy] = largest
-        return largest
+    def _lease_terms(self, policy: Policy) -> tuple[int, float]:
+        """Return the largest lease of ``policy`` and how long a lease of it lives."""
+        terms = self._lease_terms_of.get(policy)
+        if terms is None:
+            terms = lease_terms([(item.amount, item.get_expiry()) for item in policy.items])
+            self._lease_terms_of[policy] = terms
+        return terms
 
     async def _acquire_leased(self, policy: Policy, key: str) -> Decision:
-        """Take a request from the client's lease, or ask the script for the next lease."""
-        while True:
-            now = time.monotonic()
-            lease = self._leases.get((policy, key))
-            if lease is None:
-                if len(self._leases) >= MAX_REMEMBERED_KEYS:
-                    # Their unused requests stay counted, as with a lease that ends.
-                    self._leases.clear()
-                lease = self._leases[(policy, key)] = Lease()
-            granted = lease.take(now)
-            if granted is not None:
-                return Decision(
-                    allowed=True,
-                    limit=granted.limit,
-                    remaining=lease.remaining(granted),
-                    reset_seconds=lease.reset_seconds(granted, now),
-                    window=granted.window,
-                )
-            if lease.refill is None:
-                return await self._refill(lease, policy, key, now)
-            failure = await asyncio.shield(lease.refill)
-            if failure is not None:
-                raise StorageFailedError(failure)
+        """Take a request from the client's lease, or run the script for the next lease.
 
-    async def _refill(self, lease: Lease, policy: Policy, key: str, now: float) -> Decision:
-        refill: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
-        lease.refill = refill
-        failure: BaseException | None = None
+        While one request of the client refills its lease, the others are checked one by
+        one as without leases, so that they share the next script run instead of waiting.
+        """
+        now = time.monotonic()
+        lease = self._leases.get((policy, key))
+        if lease is None:
+            if len(self._leases) >= MAX_REMEMBERED_KEYS:
+                self._forget_leases(now)
+            lease = self._leases[(policy, key)] = Lease()
+        granted = lease.take(now)
+        if granted is not None:
+            return Decision(
+                allowed=True,
+                limit=granted.limit,
+                remaining=lease.remaining(granted),
+                reset_seconds=lease.reset_seconds(granted, now),
+                window=granted.window,
+            )
+        if lease.refilling:
+            decision, _, _ = await self._run_check(ACQUIRE, 1, policy, key)
+            return decision
+        lease.refilling = True
         try:
-            size = lease.next_size(now, self._largest_lease(policy))
-            decision, counted = await self._run_check(ACQUIRE, size, policy, key)
-            if counted:
-                now = time.monotonic()
-                granted = Granted(
-                    limit=decision.limit or 0,
-                    remaining=decision.remaining,
-                    reset_at=now + decision.reset_seconds,
-                    window=decision.window,
-                )
-                lease.fill(counted, granted, now)
-                return replace(decision, remaining=lease.remaining(granted))
+            largest, lifetime = self._lease_terms(policy)
+            size = lease.next_size(now, largest)
+            decision, counted, reset_ms = await self._run_check(ACQUIRE, size, policy, key)
+        finally:
+            lease.refilling = False
+        if not counted:
             lease.empty()
             return decision
-        except StorageFailedError as error:
-            failure = error.cause
-            raise
-        finally:
-            lease.refill = None
-            # A cancelled refill resolves to None, so the next waiter runs its own refill.
-            refill.set_result(failure)
+        now = time.monotonic()
+        granted = Granted(
+            limit=decision.limit or 0,
+            remaining=decision.remaining,
+            reset_at=now + reset_ms / 1000,
+            window=decision.window,
+        )
+        lease.fill(counted, granted, now, lifetime)
+        return replace(decision, remaining=lease.remaining(granted))
+
+    def _forget_leases(self, now: float) -> None:
+        """Forget the leases that ended, or every lease when none did."""
+        ended = [client for client, lease in self._leases.items() if lease.ended(now)]
+        for client in ended:
+            del self._leases[client]
+        if not ended:
+            # Their unused requests stay counted, as with a lease that ends unused.
+            self._leases.clear()
 
     async def _run_check(
         self, mode: int, amount: int, policy: Policy, key: str
-    ) -> tuple[Decision, int]:
-        """Send one check with the next script run and return its decision and the count of
-        requests it counted."""
+    ) -> tuple[Decision, int, int]:
+        """Send one check with the next script run.
+
+        Return its decision, the count of requests it counted and its reset in milliseconds.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[bytes]] = loop.create_future()
         self._pending.append(
@@ -424,7 +428,7 @@ class _ScriptWindows(_Windows):
             reset_seconds=math.ceil(reset_ms / 1000),
             window=str(policy.items[window - 1]),
         )
-        return decision, counted
+        return decision, counted, reset_ms
 
     def _start_sender(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._sender is not None:
