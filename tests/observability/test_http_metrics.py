@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import login, make_store, make_user
 from tests.observability.conftest import LogCapture, counter, sample_value, scrape
+from zapora.observability.http_metrics import IN_FLIGHT_WRITE_SECONDS, InFlightRequests
+from zapora.observability.metrics import HTTP_IN_FLIGHT
 
 ORDERS_TEMPLATE = "/api/v1/stores/{store_id}/orders"
 
@@ -101,3 +105,22 @@ async def test_access_log_line_per_request(
     assert isinstance(line["duration_ms"], int | float)
     assert line["duration_ms"] >= 0
     assert line["logger"] == "zapora.access"
+
+
+async def test_in_flight_count_written_within_interval() -> None:
+    def gauge() -> float | None:
+        return REGISTRY.get_sample_value("zapora_http_requests_in_flight")
+
+    HTTP_IN_FLIGHT.set(0)
+    requests = InFlightRequests()
+    requests.enter()
+    requests.enter()
+
+    assert gauge() == 0
+    await asyncio.sleep(IN_FLIGHT_WRITE_SECONDS + 0.2)
+    assert gauge() == 2
+
+    requests.leave()
+    requests.leave()
+    await asyncio.sleep(IN_FLIGHT_WRITE_SECONDS + 0.2)
+    assert gauge() == 0

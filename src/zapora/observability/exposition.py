@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zapora.db import utcnow
+from zapora.observability.http_metrics import IN_FLIGHT
 from zapora.observability.metrics import OUTBOX_OLDEST_AGE_NAME, OUTBOX_PENDING_NAME
 from zapora.observability.multiprocess import multiprocess_dir
 from zapora.outbox.models import OutboxMessage, OutboxStatus
@@ -123,4 +124,5 @@ def render_metrics(snapshot: OutboxSnapshot | None) -> bytes:
 async def metrics(request: Request) -> Response:
     """Expose the service's metrics in the Prometheus text format."""
     snapshot = await read_outbox_snapshot(request.app.state.session_factory)
+    IN_FLIGHT.write()
     return Response(render_metrics(snapshot), media_type=CONTENT_TYPE_LATEST)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,48 @@ def route_template(scope: Scope, routes: Sequence[BaseRoute | RouteContext]) -> 
         if match is Match.PARTIAL and partial is None:
             partial = path
     return partial or UNMATCHED_ROUTE
+
+
+# How long a change of the in-flight count may wait before it is written to the gauge.
+IN_FLIGHT_WRITE_SECONDS = 1.0
+
+
+class InFlightRequests:
+    """The count of HTTP requests this process is handling, written to the gauge lazily.
+
+    In multiprocess mode each write of a metric goes to a shared file, and writing the gauge
+    on entry and exit took about 5% of a cached menu read's CPU time. A change is written
+    within ``IN_FLIGHT_WRITE_SECONDS`` instead, and the metrics route writes the current
+    count before it renders, so its own process's figure is exact.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        # The event loop where a write is scheduled, or None when none is.
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None
+
+    def enter(self) -> None:
+        self.count += 1
+        self._schedule_write()
+
+    def leave(self) -> None:
+        self.count -= 1
+        self._schedule_write()
+
+    def write(self) -> None:
+        self._scheduled_on = None
+        HTTP_IN_FLIGHT.set(self.count)
+
+    def _schedule_write(self) -> None:
+        loop = asyncio.get_running_loop()
+        # A write scheduled on a loop that has since stopped never runs, so it is replaced.
+        if self._scheduled_on is loop:
+            return
+        self._scheduled_on = loop
+        loop.call_later(IN_FLIGHT_WRITE_SECONDS, self.write)
+
+
+IN_FLIGHT = InFlightRequests()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +175,11 @@ class HttpMetricsMiddleware:
                 finished = time.perf_counter()
             await send(message)
 
-        HTTP_IN_FLIGHT.inc()
+        IN_FLIGHT.enter()
         try:
             await self.app(scope, receive, send_and_observe)
         finally:
-            HTTP_IN_FLIGHT.dec()
+            IN_FLIGHT.leave()
             duration = (finished or time.perf_counter()) - started
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
             if route is None:

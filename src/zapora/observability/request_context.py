@@ -7,8 +7,8 @@ route, its dependencies and any task the route starts.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
-import uuid
 from collections.abc import Iterable
 
 import structlog
@@ -21,6 +21,36 @@ _REQUEST_ID_KEY = REQUEST_ID_HEADER.encode("latin-1")
 _FORWARDED_FOR_KEY = b"x-forwarded-for"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Random bytes read at once for this many request ids: one getrandom system call per id cost
+# about 3% of a cached menu read's CPU time.
+IDS_PER_READ = 256
+ID_BYTES = 16
+
+
+class _RequestIds:
+    """Random request ids of 32 hex digits, from random bytes read in blocks."""
+
+    def __init__(self) -> None:
+        self._block = b""
+        self._offset = 0
+        # A forked process must not hand out the rest of its parent's block again.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._block = b""
+        self._offset = 0
+
+    def next(self) -> str:
+        if self._offset >= len(self._block):
+            self._block = os.urandom(ID_BYTES * IDS_PER_READ)
+            self._offset = 0
+        start = self._offset
+        self._offset += ID_BYTES
+        return self._block[start : self._offset].hex()
+
+
+_request_ids = _RequestIds()
 
 
 def parse_networks(values: Iterable[str]) -> list[IPNetwork]:
@@ -105,7 +135,7 @@ class RequestContextMiddleware:
                 offered = value.decode("latin-1")
             elif key == _FORWARDED_FOR_KEY:
                 forwarded = value.decode("latin-1") or None
-        request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request_id = offered if _VALID_REQUEST_ID.match(offered) else _request_ids.next()
         peer = scope["client"][0] if scope.get("client") else None
         ip = self._client_ip(peer, forwarded)
         state = scope.setdefault("state", {})
