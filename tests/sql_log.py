@@ -16,17 +16,16 @@ from zapora import driver_sql
 def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
     """Collect the SQL of the statements ``engine`` runs while the block runs, in order.
 
-    Statements that ``zapora.driver_sql`` sends inside a transaction are collected too, from
-    any engine. Those it sends outside one, such as order numbers on their own connections,
-    are left out.
+    Statements that ``zapora.driver_sql`` sends for a session are collected too, from any
+    engine. Those it sends on connections of their own, such as order numbers, are left out.
     """
     statements: list[str] = []
 
     def collect(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    def collect_driver(statement: str, in_transaction: bool) -> None:
-        if in_transaction:
+    def collect_driver(statement: str, for_session: bool) -> None:
+        if for_session:
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", collect)

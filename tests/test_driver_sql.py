@@ -6,14 +6,14 @@ import uuid
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import make_store
 from tests.sql_log import statements_run
 from zapora.audit.models import AuditEntry
 from zapora.db import ReadOnlySessionError, finish, utcnow
-from zapora.driver_sql import DriverStatement
+from zapora.driver_sql import DriverStatement, get_by_id
 from zapora.stores.models import Store
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
@@ -94,3 +94,58 @@ async def test_autocommit_session_skips_begin(app: FastAPI, session: AsyncSessio
 
     assert [row["name"] for row in rows] == ["Driver Store"]
     assert [sql for sql in statements if sql.strip() == "SELECT 1"] == []
+
+
+def _columns(instance: Store) -> dict[str, object]:
+    return {column.key: getattr(instance, column.key) for column in Store.__table__.columns}
+
+
+async def test_get_by_id_matches_session_get(app: FastAPI, session: AsyncSession) -> None:
+    store = await make_store(session, latitude=-23.5614, longitude=-46.6559)
+    await session.commit()
+
+    async with app.state.session_factory() as reader:
+        expected = _columns(await reader.get(Store, store.id))
+    with statements_run(app.state.engine) as statements:
+        async with app.state.session_factory() as loader:
+            loaded = await get_by_id(loader, Store, store.id)
+            again = await get_by_id(loader, Store, store.id)
+            missing = await get_by_id(loader, Store, uuid.uuid4())
+            assert loaded is not None
+            clean = not loader.dirty and loaded in loader
+            values = _columns(loaded)
+            loaded.name = "Renamed"
+            await loader.commit()
+
+    assert values == expected
+    assert isinstance(values["id"], uuid.UUID)
+    assert values["created_at"].tzinfo is not None
+    assert again is loaded
+    assert missing is None
+    assert clean
+    # The transaction began without an extra statement, and the second read found the copy.
+    assert [sql for sql in statements if "FROM stores" in sql and "stores.id" in sql] == [
+        statements[0],
+        statements[1],
+    ]
+    assert not [sql for sql in statements if sql.strip() == "SELECT 1"]
+    async with app.state.session_factory() as reader:
+        assert (await reader.get(Store, store.id)).name == "Renamed"
+
+
+async def test_get_by_id_refreshes_expired(app: FastAPI, session: AsyncSession) -> None:
+    store = await make_store(session, name="Before")
+    await session.commit()
+
+    async with app.state.session_factory() as loader:
+        loaded = await get_by_id(loader, Store, store.id)
+        assert loaded is not None
+        async with app.state.session_factory() as writer:
+            await writer.execute(update(Store).where(Store.id == store.id).values(name="After"))
+            await writer.commit()
+        await loader.commit()
+        loader.expire(loaded)
+        refreshed = await get_by_id(loader, Store, store.id)
+
+    assert refreshed is loaded
+    assert refreshed.name == "After"

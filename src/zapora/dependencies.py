@@ -19,6 +19,7 @@ from zapora.auth.tokens import AccessClaims, decode_access_token
 from zapora.auth.user_cache import UserCache, take_account_changes
 from zapora.config import Settings
 from zapora.db import finish
+from zapora.driver_sql import get_by_id
 from zapora.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from zapora.stores.models import Store
 
@@ -111,7 +112,7 @@ async def get_current_user(
     if _is_read_only(request):
         user = await _cached_user(user_cache_of(request.app), session, claims)
     else:
-        user = await session.get(User, claims.user_id)
+        user = await get_by_id(session, User, claims.user_id)
     if user is None or not user.is_active:
         raise AuthenticationError(
             "The user of this token is disabled or deleted.", fix="log in again"
@@ -196,7 +197,7 @@ async def check_store_access(session: AsyncSession, user: User, store_id: uuid.U
 
 async def load_store_for(session: AsyncSession, user: User, store_id: uuid.UUID) -> Store:
     """Return the store when the caller belongs to it; any other store is a 404."""
-    store = await session.get(Store, store_id)
+    store = await get_by_id(session, Store, store_id)
     if store is None or not can_access_store(user, store_id):
         raise NotFoundError(f"Store {store_id} not found.", field="store_id")
     return store

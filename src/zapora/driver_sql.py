@@ -5,35 +5,40 @@ driver's own work. That execution builds an execution context, processes paramet
 rows, and crosses the greenlet bridge of its async layer. Measured locally, the item query
 of an order took about 240 µs through SQLAlchemy and 45 µs through asyncpg alone.
 
-The hottest statements of order placement therefore run here. Each is compiled once per
-dialect, its parameters go through the bind processors SQLAlchemy would apply, and asyncpg
-sends it on the connection under the session, inside its transaction. SQLite keeps
-SQLAlchemy's own execution.
+The hottest statements of order placement, and the account and store reads of staff routes
+(``get_by_id``), therefore run here. Each is compiled once per dialect, its parameters go
+through the bind processors SQLAlchemy would apply, and asyncpg sends it on the connection
+under the session, inside its transaction. SQLite keeps SQLAlchemy's own execution.
 
 Errors are the driver's (``asyncpg.PostgresError``, ``asyncpg.InterfaceError``, ``OSError``)
-and those of the bind processors, not SQLAlchemy's.
-SQLAlchemy's events, and so its tracing spans, do not see these statements: ``listeners``
-does, for tests and debugging.
+and those of the bind processors, not SQLAlchemy's. SQLAlchemy's events, and so its tracing
+spans, do not see these statements: ``listeners`` does, for tests and debugging.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 import asyncpg
+from sqlalchemy import Float, Integer, Numeric, bindparam, inspect, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.types import TypeEngine
 
 from zapora.db import note_write
 
 _Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
 
-# Called with the SQL of each statement before it runs, and whether it runs inside a
-# transaction, as SQLAlchemy's before_cursor_execute event is for its own statements.
+# Called with the SQL of each statement before it runs, and whether it runs for a session
+# rather than on a connection of its own, as SQLAlchemy's before_cursor_execute event is
+# called for its own statements.
 listeners: list[Callable[[str, bool], None]] = []
 
 
@@ -93,7 +98,7 @@ class DriverStatement:
         driver = await in_transaction(connection)
         compiled = self._for(connection.dialect)
         for listener in listeners:
-            listener(compiled.sql, driver.is_in_transaction())
+            listener(compiled.sql, True)
         result: list[asyncpg.Record] = await driver.fetch(compiled.sql, *compiled.arguments(values))
         return result
 
@@ -108,7 +113,7 @@ class DriverStatement:
         compiled = self._for(connection.dialect)
         arguments = compiled.arguments(values)
         for listener in listeners:
-            listener(compiled.sql, driver.is_in_transaction())
+            listener(compiled.sql, False)
         try:
             return await driver.fetchval(compiled.sql, *arguments)
         except asyncpg.PostgresError:
@@ -133,16 +138,94 @@ async def in_transaction(connection: AsyncConnection) -> asyncpg.Connection:
     """Return the asyncpg connection under ``connection``, inside its transaction.
 
     SQLAlchemy's asyncpg dialect sends BEGIN with the first statement it executes itself.
-    When it has executed none yet, one is executed here, so that the driver's statements
-    cannot commit on their own. On an ``AUTOCOMMIT`` connection each statement commits on
-    its own anyway.
+    When it has executed none yet, the transaction is begun here the way the dialect begins
+    it, so that the driver's statements cannot commit on their own and SQLAlchemy's COMMIT
+    ends them. On an ``AUTOCOMMIT`` connection each statement commits on its own anyway.
     """
-    driver = await _driver(connection)
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection), "only for PostgreSQL through asyncpg"
     if driver.is_in_transaction():
         return driver
     options = (
         connection.sync_connection.get_execution_options() if connection.sync_connection else {}
     )
-    if options.get("isolation_level") != "AUTOCOMMIT":
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return driver
+    # NOTE: _start_transaction is the dialect's own, not a public API. Without it, a
+    # statement through SQLAlchemy begins the transaction, at the cost of a round trip.
+    start = getattr(raw.dbapi_connection, "_start_transaction", None)
+    if getattr(raw.dbapi_connection, "_transaction", False) is None and start is not None:
+        await start()
+    else:
         await connection.exec_driver_sql("SELECT 1")
     return driver
+
+
+class _RowLoader:
+    """Read one mapped class's rows by primary key and build them as the ORM would."""
+
+    def __init__(self, model: type[Any]) -> None:
+        table = model.__table__
+        (self.key_column,) = table.primary_key.columns
+        self.columns = list(table.columns)
+        self.statement = DriverStatement(
+            select(*self.columns).where(self.key_column == bindparam("ident"))
+        )
+        self._processors: WeakKeyDictionary[Dialect, list[_Processor]] = WeakKeyDictionary()
+
+    def values(self, record: asyncpg.Record, dialect: Dialect) -> dict[str, Any]:
+        """Convert a record with the column types' result processors, as SQLAlchemy would."""
+        processors = self._processors.get(dialect)
+        if processors is None:
+            processors = self._processors[dialect] = [
+                _result_processor(column.type, dialect) for column in self.columns
+            ]
+        return {
+            column.key: value if processor is None else processor(value)
+            for column, processor, value in zip(self.columns, processors, record, strict=True)
+        }
+
+
+def _result_processor(column_type: TypeEngine[Any], dialect: Dialect) -> _Processor:
+    try:
+        return column_type.dialect_impl(dialect).result_processor(dialect, None)
+    except (TypeError, InvalidRequestError):
+        # Numeric types choose by the driver's type code, which is not known here. asyncpg
+        # returns float for double precision and Decimal for numeric, which needs no change.
+        if isinstance(column_type, Float | Numeric | Integer):
+            return None
+        raise
+
+
+_loaders: dict[type[Any], _RowLoader] = {}
+
+
+async def get_by_id(session: AsyncSession, model: type[T], ident: Any) -> T | None:
+    """Return the instance of ``model`` with primary key ``ident``, as ``Session.get`` does.
+
+    On PostgreSQL the row is read through asyncpg and the instance is built from it, which
+    skips the ORM's query machinery. Only for classes without eagerly loaded relationships
+    or a constructor of their own. Other databases use ``Session.get``.
+    """
+    sync_session = session.sync_session
+    found = sync_session.identity_map.get(sync_session.identity_key(model, ident))
+    if found is not None:
+        state = inspect(found)
+        if not (state.expired_attributes or state.deleted or state.was_deleted):
+            return cast(T, found)
+    if found is not None or session.get_bind().dialect.name != "postgresql":
+        # Session.get refreshes expired attributes and handles deleted instances.
+        return await session.get(model, ident)
+    loader = _loaders.get(model)
+    if loader is None:
+        loader = _loaders[model] = _RowLoader(model)
+    rows = await loader.statement.fetch(session, {"ident": ident})
+    if not rows:
+        return None
+    connection = await session.connection()
+    instance = model(**loader.values(rows[0], connection.dialect))
+    # Loaded, unchanged and in the session, as if a query had returned it.
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance

@@ -18,10 +18,10 @@ import redis.asyncio as redis
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from redis.exceptions import RedisError
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import REQUIRE_SERVICES, make_settings
+from tests.sql_log import statements_run
 from zapora.app import create_app
 from zapora.config import Settings
 
@@ -108,17 +108,10 @@ def metric(cache: str, result: str) -> float:
 @contextmanager
 def statements_with(engine: AsyncEngine, fragment: str) -> Iterator[list[str]]:
     """Collect the SQL statements that contain ``fragment`` while the block runs."""
-    statements: list[str] = []
-
-    def before_cursor_execute(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if fragment in statement:
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+    matching: list[str] = []
+    with statements_run(engine) as statements:
+        yield matching
+        matching.extend(statement for statement in statements if fragment in statement)
 
 
 def menu_queries(engine: AsyncEngine) -> AbstractContextManager[list[str]]:
