@@ -10,21 +10,21 @@ The hottest statements of order placement, and the account and store reads of st
 through the bind processors SQLAlchemy would apply, and asyncpg sends it on the connection
 under the session, inside its transaction. SQLite keeps SQLAlchemy's own execution.
 
-Errors are the driver's (``asyncpg.PostgresError``, ``asyncpg.InterfaceError``, ``OSError``)
-and those of the bind processors, not SQLAlchemy's. SQLAlchemy's events, and so its tracing
-spans, do not see these statements: ``listeners`` does, for tests and debugging.
+Errors of a statement are the driver's (``asyncpg.PostgresError``, ``asyncpg.InterfaceError``,
+``OSError``) and those of the bind processors. Beginning the transaction raises
+SQLAlchemy's. SQLAlchemy's events, and so its tracing spans, do not see these statements:
+``listeners`` does, for tests and debugging.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 import asyncpg
-from sqlalchemy import Float, Integer, Numeric, bindparam, inspect, select
+from sqlalchemy import Float, Numeric, bindparam, inspect, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -35,6 +35,7 @@ from zapora.db import note_write
 
 _Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Called with the SQL of each statement before it runs, and whether it runs for a session
 # rather than on a connection of its own, as SQLAlchemy's before_cursor_execute event is
@@ -97,9 +98,12 @@ class DriverStatement:
         connection = await session.connection()
         driver = await in_transaction(connection)
         compiled = self._for(connection.dialect)
+        arguments = compiled.arguments(values)
         for listener in listeners:
             listener(compiled.sql, True)
-        result: list[asyncpg.Record] = await driver.fetch(compiled.sql, *compiled.arguments(values))
+        result: list[asyncpg.Record] = await _guarded(
+            connection, driver, driver.fetch(compiled.sql, *arguments)
+        )
         return result
 
     async def fetchval(self, connection: AsyncConnection, values: Mapping[str, Any]) -> Any:
@@ -114,17 +118,29 @@ class DriverStatement:
         arguments = compiled.arguments(values)
         for listener in listeners:
             listener(compiled.sql, False)
-        try:
-            return await driver.fetchval(compiled.sql, *arguments)
-        except asyncpg.PostgresError:
-            # The server rejected the statement. Its connection errors are PostgresErrors too.
-            if driver.is_closed():
-                await connection.invalidate()
-            raise
-        except BaseException:
-            # A lost connection, or a cancellation that left the statement running.
+        return await _guarded(connection, driver, driver.fetchval(compiled.sql, *arguments))
+
+
+async def _guarded(
+    connection: AsyncConnection, driver: asyncpg.Connection, call: Awaitable[R]
+) -> R:
+    """Await a driver call, and invalidate the connection when the call may have broken it.
+
+    An invalidated connection is closed instead of going back to the pool, where the next
+    user would find it closed, still busy with a cut-off statement, or inside a transaction
+    that SQLAlchemy does not know of.
+    """
+    try:
+        return await call
+    except asyncpg.PostgresError:
+        # The server rejected the statement. Its connection errors are PostgresErrors too.
+        if driver.is_closed():
             await connection.invalidate()
-            raise
+        raise
+    except BaseException:
+        # A lost connection, or a cancellation that left the statement running.
+        await connection.invalidate()
+        raise
 
 
 async def _driver(connection: AsyncConnection) -> asyncpg.Connection:
@@ -156,7 +172,7 @@ async def in_transaction(connection: AsyncConnection) -> asyncpg.Connection:
     # statement through SQLAlchemy begins the transaction, at the cost of a round trip.
     start = getattr(raw.dbapi_connection, "_start_transaction", None)
     if getattr(raw.dbapi_connection, "_transaction", False) is None and start is not None:
-        await start()
+        await _guarded(connection, driver, start())
     else:
         await connection.exec_driver_sql("SELECT 1")
     return driver
@@ -166,9 +182,12 @@ class _RowLoader:
     """Read one mapped class's rows by primary key and build them as the ORM would."""
 
     def __init__(self, model: type[Any]) -> None:
-        table = model.__table__
-        (self.key_column,) = table.primary_key.columns
-        self.columns = list(table.columns)
+        mapper = inspect(model)
+        if len(mapper.primary_key) != 1:
+            raise TypeError(f"{model.__name__} needs a primary key of one column")
+        (self.key_column,) = mapper.primary_key
+        self.columns = list(mapper.local_table.columns)
+        self.keys = [mapper.get_property_by_column(column).key for column in self.columns]
         self.statement = DriverStatement(
             select(*self.columns).where(self.key_column == bindparam("ident"))
         )
@@ -182,20 +201,24 @@ class _RowLoader:
                 _result_processor(column.type, dialect) for column in self.columns
             ]
         return {
-            column.key: value if processor is None else processor(value)
-            for column, processor, value in zip(self.columns, processors, record, strict=True)
+            key: value if processor is None else processor(value)
+            for key, processor, value in zip(self.keys, processors, record, strict=True)
         }
 
 
+# The type codes PostgreSQL reports for the columns of these types, which their result
+# processors choose by: double precision and numeric.
+_FLOAT8_OID = 701
+_NUMERIC_OID = 1700
+
+
 def _result_processor(column_type: TypeEngine[Any], dialect: Dialect) -> _Processor:
-    try:
-        return column_type.dialect_impl(dialect).result_processor(dialect, None)
-    except (TypeError, InvalidRequestError):
-        # Numeric types choose by the driver's type code, which is not known here. asyncpg
-        # returns float for double precision and Decimal for numeric, which needs no change.
-        if isinstance(column_type, Float | Numeric | Integer):
-            return None
-        raise
+    type_code = None
+    if isinstance(column_type, Float):
+        type_code = _FLOAT8_OID
+    elif isinstance(column_type, Numeric):
+        type_code = _NUMERIC_OID
+    return column_type.dialect_impl(dialect).result_processor(dialect, type_code)
 
 
 _loaders: dict[type[Any], _RowLoader] = {}
@@ -205,8 +228,10 @@ async def get_by_id(session: AsyncSession, model: type[T], ident: Any) -> T | No
     """Return the instance of ``model`` with primary key ``ident``, as ``Session.get`` does.
 
     On PostgreSQL the row is read through asyncpg and the instance is built from it, which
-    skips the ORM's query machinery. Only for classes without eagerly loaded relationships
-    or a constructor of their own. Other databases use ``Session.get``.
+    skips the ORM's query machinery. So it is only for classes with a one-column primary
+    key, no eagerly loaded relationships, no constructor, validators, reconstructor or load
+    events of their own, and no criteria added to their queries. ``ident`` must be of the
+    key's Python type. Other databases use ``Session.get``.
     """
     sync_session = session.sync_session
     found = sync_session.identity_map.get(sync_session.identity_key(model, ident))

@@ -401,8 +401,8 @@ async def place_order(
     ``zapora.stores.terms_cache``) when the session's factory has one.
     """
     # TODO: COMMIT and the ORM objects built for the response still go through SQLAlchemy,
-    # about 5% of an order's CPU time in a py-spy profile. The reads and writes of a
-    # placement run through zapora.driver_sql.
+    # about 5% of an order's CPU time in a py-spy profile, as do hours and zone reads that
+    # miss the terms cache. Its other statements run through zapora.driver_sql.
     terms_cache = terms_cache_of(session)
     opening = await store_status(session, store, utcnow(), hours_cache=terms_cache)
     if not opening.open:
