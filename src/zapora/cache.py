@@ -25,6 +25,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as redis
 import structlog
@@ -32,6 +33,7 @@ from cashews import Cache, CacheBackendInteractionError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zapora.config import Settings
 from zapora.observability.metrics import CACHE_REQUESTS
@@ -208,6 +210,15 @@ class ReadThroughCache:
             entry.users -= 1
             if entry.users == 0:
                 del self._local_locks[key]
+
+
+def attach_to_sessions(
+    session_factory: async_sessionmaker[AsyncSession], key: str, value: object
+) -> None:
+    """Put ``value`` in the ``info`` of every session ``session_factory`` makes, under ``key``."""
+    info: dict[Any, Any] = dict(session_factory.kw.get("info") or {})
+    info[key] = value
+    session_factory.configure(info=info)
 
 
 def drop_by_id(

@@ -27,6 +27,7 @@ from sqlalchemy import Float, Numeric, bindparam, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.types import TypeEngine
@@ -113,7 +114,7 @@ class DriverStatement:
         the statement commits on its own. A connection that the failure closed, or whose
         statement was cut off, is invalidated, so that it does not go back to the pool.
         """
-        driver = await _driver(connection)
+        _, driver = await _raw(connection)
         compiled = self._for(connection.dialect)
         arguments = compiled.arguments(values)
         for listener in listeners:
@@ -143,11 +144,12 @@ async def _guarded(
         raise
 
 
-async def _driver(connection: AsyncConnection) -> asyncpg.Connection:
+async def _raw(connection: AsyncConnection) -> tuple[PoolProxiedConnection, asyncpg.Connection]:
+    """Return the pooled connection under ``connection`` and its asyncpg connection."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection), "only for PostgreSQL through asyncpg"
-    return driver
+    return raw, driver
 
 
 async def in_transaction(connection: AsyncConnection) -> asyncpg.Connection:
@@ -158,9 +160,7 @@ async def in_transaction(connection: AsyncConnection) -> asyncpg.Connection:
     it, so that the driver's statements cannot commit on their own and SQLAlchemy's COMMIT
     ends them. On an ``AUTOCOMMIT`` connection each statement commits on its own anyway.
     """
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, asyncpg.Connection), "only for PostgreSQL through asyncpg"
+    raw, driver = await _raw(connection)
     if driver.is_in_transaction():
         return driver
     options = (
@@ -248,8 +248,7 @@ async def get_by_id(session: AsyncSession, model: type[T], ident: Any) -> T | No
     rows = await loader.statement.fetch(session, {"ident": ident})
     if not rows:
         return None
-    connection = await session.connection()
-    instance = model(**loader.values(rows[0], connection.dialect))
+    instance = model(**loader.values(rows[0], session.get_bind().dialect))
     # Loaded, unchanged and in the session, as if a query had returned it.
     make_transient_to_detached(instance)
     session.add(instance)

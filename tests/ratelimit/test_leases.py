@@ -83,9 +83,9 @@ async def test_replicas_stay_under_limit(private_redis: PrivateRedis) -> None:
     assert allowed <= 1000
     # Each replica may hold at most one lease of 10 unused when the window fills.
     assert allowed >= 1000 - 2 * 10
-    refused = [decision for decisions in results for decision in decisions if not decision.allowed]
-    assert refused
-    assert all(decision.remaining == 0 and decision.reset_seconds > 0 for decision in refused)
+    rejected = [decision for decisions in results for decision in decisions if not decision.allowed]
+    assert rejected
+    assert all(decision.remaining == 0 and decision.reset_seconds > 0 for decision in rejected)
 
 
 async def _concurrently(

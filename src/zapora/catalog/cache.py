@@ -36,7 +36,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
@@ -47,6 +47,7 @@ from zapora.cache import (
     BACKEND_ERRORS,
     InvalidationChannel,
     ReadThroughCache,
+    attach_to_sessions,
     create_cache,
     drop_by_id,
 )
@@ -364,9 +365,7 @@ def create_menu_cache(
         key_prefix=settings.cache_key_prefix,
         redis_url=settings.redis_url,
     )
-    info: dict[Any, Any] = dict(session_factory.kw.get("info") or {})
-    info[_SESSION_INFO_KEY] = menu_cache
-    session_factory.configure(info=info)
+    attach_to_sessions(session_factory, _SESSION_INFO_KEY, menu_cache)
     return menu_cache
 
 

@@ -145,7 +145,7 @@ async def load_item_prices(
     items: dict[uuid.UUID, ItemPrices] = {}
     groups: dict[uuid.UUID, OptionGroupRules] = {}
     for row in rows:
-        item_id = uuid.UUID(bytes=row["id"].bytes)
+        item_id = row["id"]
         item = items.get(item_id)
         if item is None:
             item = items[item_id] = ItemPrices(
@@ -163,7 +163,7 @@ async def load_item_prices(
         if row["option_id"] is not None:
             group.options.append(
                 OptionPrice(
-                    uuid.UUID(bytes=row["option_id"].bytes),
+                    row["option_id"],
                     row["option_name"],
                     row["option_price"],
                     row["option_is_available"],

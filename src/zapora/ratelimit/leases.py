@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# The longest a lease lives, and its largest share of the shortest window.
+# The maximum lifetime of a lease, and the share of the shortest window it may last.
 LEASE_SECONDS = 5.0
 LEASE_WINDOW_SHARE = 10
 # A lease contains at most this share of the policy's smallest limit.
@@ -55,7 +55,6 @@ class Lease:
     ``refilling`` is set while a request runs the script for the next lease.
     """
 
-    size: int = 1
     counted: int = 0
     tokens: int = 0
     expires_at: float = 0.0

@@ -31,7 +31,7 @@ import structlog
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zapora.cache import BACKEND_ERRORS, InvalidationChannel, drop_by_id
+from zapora.cache import BACKEND_ERRORS, InvalidationChannel, attach_to_sessions, drop_by_id
 from zapora.config import Settings
 from zapora.dependencies import SessionDep
 from zapora.stores.hours_service import StoreHours, load_store_hours
@@ -181,9 +181,7 @@ def create_terms_cache(
 ) -> StoreTermsCache:
     """Create the terms cache and attach it to every session ``session_factory`` makes."""
     terms_cache = StoreTermsCache.from_settings(settings)
-    info: dict[Any, Any] = dict(session_factory.kw.get("info") or {})
-    info[_SESSION_INFO_KEY] = terms_cache
-    session_factory.configure(info=info)
+    attach_to_sessions(session_factory, _SESSION_INFO_KEY, terms_cache)
     return terms_cache
 
 
