@@ -56,7 +56,7 @@ class BenchConfig:
     connections: int = field(default_factory=lambda: _int("BENCH_CONNECTIONS", 10))
     load_threads: int = field(default_factory=lambda: _int("BENCH_LOAD_THREADS", 2))
     workers: int = field(default_factory=lambda: _int("BENCH_WORKERS", 2))
-    outbox_messages: int = field(default_factory=lambda: _int("BENCH_OUTBOX_MESSAGES", 1000))
+    outbox_messages: int = field(default_factory=lambda: _int("BENCH_OUTBOX_MESSAGES", 4000))
     store_orders: int = field(default_factory=lambda: _int("BENCH_STORE_ORDERS", 100_000))
     total_orders: int = field(default_factory=lambda: _int("BENCH_TOTAL_ORDERS", 1_000_000))
     base_port: int = field(default_factory=lambda: _int("BENCH_BASE_PORT", 18_400))
