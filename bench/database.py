@@ -92,7 +92,6 @@ async def _clone_stores(connection: asyncpg.Connection, demo_id: object) -> None
         "slug": f"'{OTHER_STORE_PREFIX}' || lpad(n::text, 3, '0')",
         "name": "'Bench store ' || n",
         "whatsapp_phone_number_id": "'2000000' || lpad(n::text, 8, '0')",
-        "last_order_number": "0",
     }
     targets = ", ".join(f'"{column}"' for column in columns)
     values = ", ".join(overrides.get(column, f's."{column}"') for column in columns)
@@ -110,7 +109,10 @@ async def _fill_store(connection: asyncpg.Connection, store_id: object, target: 
     if missing <= 0:
         return 0
     start = await connection.fetchval(
-        "SELECT last_order_number FROM stores WHERE id = $1 FOR UPDATE", store_id
+        "INSERT INTO store_order_counters (store_id, last_number) VALUES ($1, 0) "
+        "ON CONFLICT (store_id) DO UPDATE SET last_number = store_order_counters.last_number "
+        "RETURNING last_number",
+        store_id,
     )
     # Orders go back in time from now, one every 90 s, so the newest pages are recent ones.
     await connection.execute(
@@ -132,7 +134,9 @@ async def _fill_store(connection: asyncpg.Connection, store_id: object, target: 
         missing,
     )
     await connection.execute(
-        "UPDATE stores SET last_order_number = $2 WHERE id = $1", store_id, start + missing
+        "UPDATE store_order_counters SET last_number = $2 WHERE store_id = $1",
+        store_id,
+        start + missing,
     )
     return int(missing)
 

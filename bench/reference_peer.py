@@ -1,10 +1,10 @@
 """The reference peer: staff order placement written the plain way, for comparison.
 
 One FastAPI route with the SQLAlchemy ORM unit of work and no cache. It loads the user from
-the token, locks the store row and loads the items and options. Then it adds the order, its
-lines, its first event and the idempotency key, and commits. It writes to Zapora's own
-tables, so both do the same work in the same database, but it has no rate limits, metrics,
-audit log or logging.
+the token and the store, locks the store's order counter and loads the items and options.
+Then it adds the order, its lines, its first event and the idempotency key, and commits. It
+writes to Zapora's own tables, so both do the same work in the same database, but it has no
+rate limits, metrics, audit log or logging.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 import zapora.models  # noqa: F401
 from zapora.auth.models import User
 from zapora.catalog.models import Item, Option
-from zapora.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine
+from zapora.orders.models import IdempotencyKey, Order, OrderCounter, OrderEvent, OrderLine
 from zapora.stores.models import Store
 
 engine = create_async_engine(os.environ["ZAPORA_DATABASE_URL"])
@@ -93,9 +93,13 @@ async def create_order(
     idempotency_key: Annotated[str, Header()],
 ) -> OrderOut:
     """Place an order priced from the menu."""
-    store = await session.get(Store, store_id, with_for_update=True)
+    store = await session.get(Store, store_id)
     if store is None or user.store_id != store.id:
         raise HTTPException(404, "store not found")
+    counter = await session.get(OrderCounter, store_id, with_for_update=True)
+    if counter is None:
+        counter = OrderCounter(store_id=store_id, last_number=0)
+        session.add(counter)
     replayed = await session.scalar(
         select(IdempotencyKey.order_id).where(
             IdempotencyKey.store_id == store_id, IdempotencyKey.key == idempotency_key
@@ -117,11 +121,11 @@ async def create_order(
         for option in await session.scalars(select(Option).where(Option.id.in_(option_ids)))
     }
 
-    store.last_order_number += 1
+    counter.last_number += 1
     order = Order(
         id=uuid.uuid4(),
         store_id=store.id,
-        number=store.last_order_number,
+        number=counter.last_number,
         source="staff",
         status="placed",
         fulfilment=body.fulfilment,

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import make_store
+from tests.factories import make_store, make_user
 from tests.sql_log import statements_run
 from zapora.audit.models import AuditEntry
+from zapora.auth.models import User
 from zapora.db import ReadOnlySessionError, finish, utcnow
 from zapora.driver_sql import DriverStatement, get_by_id
 from zapora.stores.models import Store
@@ -149,3 +150,38 @@ async def test_get_by_id_refreshes_expired(app: FastAPI, session: AsyncSession) 
 
     assert refreshed is loaded
     assert refreshed.name == "After"
+
+
+async def test_get_by_id_reads_ahead(app: FastAPI, session: AsyncSession) -> None:
+    store = await make_store(session)
+    user = await make_user(session, store=store)
+    await session.commit()
+
+    with statements_run(app.state.engine) as statements:
+        async with app.state.session_factory() as loader:
+            loaded_user = await get_by_id(loader, User, user.id, also=(Store, store.id))
+            loaded_store = await get_by_id(loader, Store, store.id)
+            assert loaded_user is not None
+            assert loaded_store is not None
+            values = (loaded_user.email, _columns(loaded_store))
+            clean = not loader.dirty and loaded_store in loader
+        async with app.state.session_factory() as loader:
+            no_store = await get_by_id(loader, User, user.id, also=(Store, uuid.uuid4()))
+            stores_held = [key for key in loader.identity_map if key[0] is Store]
+        async with app.state.session_factory() as loader:
+            no_user = await get_by_id(loader, User, uuid.uuid4(), also=(Store, store.id))
+            nothing_held = list(loader.identity_map)
+    async with app.state.session_factory() as reader:
+        expected = (user.email, _columns(await reader.get_one(Store, store.id)))
+
+    assert values == expected
+    assert clean
+    assert no_store is not None
+    assert stores_held == []
+    assert no_user is None
+    assert nothing_held == []
+    # One statement per session: the second read found the store in the first session.
+    reads = [sql for sql in statements if "FROM users" in sql]
+    assert len(reads) == 3, statements
+    assert len(statements) == 3, statements
+    assert all("JOIN stores" in sql for sql in reads)

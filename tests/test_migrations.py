@@ -1,4 +1,4 @@
-"""Migrations build the whole schema from an empty database on both backends."""
+"""Migrations build the whole schema from an empty database on both backends, and move data."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import uuid
 
 import asyncpg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Uuid, bindparam, inspect, text
 
 from tests.conftest import POSTGRES_ADMIN_DSN, _admin_execute, _postgres_url, _unavailable
 from zapora.db import create_engine
-from zapora.migrate import current_revision, head_revision, upgrade_to_head
+from zapora.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from zapora.models import Base
 
 
@@ -72,3 +73,53 @@ async def _schema_differences(url: str) -> list[object]:
 async def test_migrations_match_models(database_url):
     differences = await _schema_differences(database_url)
     assert differences == []
+
+
+STORE_BEFORE_0008 = (
+    "INSERT INTO stores (id, slug, name, time_zone, currency, language, delivery_fee, "
+    "minimum_order, is_open, last_order_number, created_at, updated_at) VALUES "
+    "(:id, 'counted', 'Counted', 'America/Sao_Paulo', 'BRL', 'pt-BR', 0, 0, true, 7, "
+    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+)
+
+
+async def _execute(url: str, sql: str, **values: uuid.UUID) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            statement = text(sql).bindparams(*(bindparam(name, type_=Uuid()) for name in values))
+            result = await connection.execute(statement, values)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+def _migrate_counter(url: str) -> None:
+    config = alembic_config(url)
+    command.upgrade(config, "0007")
+    store_id = uuid.uuid4()
+    asyncio.run(_execute(url, STORE_BEFORE_0008, id=store_id))
+
+    command.upgrade(config, "0008")
+    moved = asyncio.run(_execute(url, "SELECT store_id, last_number FROM store_order_counters"))
+    command.downgrade(config, "0007")
+    restored = asyncio.run(_execute(url, "SELECT id, last_order_number FROM stores"))
+
+    assert [(uuid.UUID(str(key)), number) for key, number in moved] == [(store_id, 7)]
+    assert [(uuid.UUID(str(key)), number) for key, number in restored] == [(store_id, 7)]
+
+
+def test_order_counter_moves_on_sqlite(tmp_path):
+    _migrate_counter(f"sqlite+aiosqlite:///{tmp_path / 'counter.db'}")
+
+
+def test_order_counter_moves_on_postgres():
+    name = f"zapora_mig_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        _unavailable(f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable: {exc}")
+    try:
+        _migrate_counter(_postgres_url(name))
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,15 +1,14 @@
 -- The statements Zapora's staff order creation runs on PostgreSQL (one order of two lines,
--- with an Idempotency-Key). The order number is taken first by an UPDATE committed on its own
+-- with an Idempotency-Key). The order number is taken first by an upsert committed on its own
 -- without waiting for the disk, as Zapora's numbering connection does. The order's transaction
 -- then commits with synchronous_commit on. The two SETs stand in for the numbering
 -- connection's own setting and cost the probe two short round trips that Zapora does not make.
 -- Variables: store_id, user_id, item_a, item_b.
 SET synchronous_commit TO off;
-UPDATE stores SET last_order_number = last_order_number + 1, updated_at = now() WHERE id = :store_id RETURNING last_order_number AS number, gen_random_uuid() AS order_id \gset
+INSERT INTO store_order_counters (store_id, last_number) VALUES (:store_id, 1) ON CONFLICT (store_id) DO UPDATE SET last_number = store_order_counters.last_number + 1 RETURNING last_number AS number, gen_random_uuid() AS order_id \gset
 SET synchronous_commit TO on;
 BEGIN;
-SELECT email, password_hash, role, store_id, is_active, token_version, id FROM users WHERE id = :user_id;
-SELECT * FROM stores WHERE id = :store_id;
+SELECT users.*, stores.* FROM users LEFT JOIN stores ON stores.id = :store_id WHERE users.id = :user_id;
 INSERT INTO idempotency_keys (id, store_id, key, request_hash, order_id, created_at) VALUES (gen_random_uuid(), :store_id, 'pgbench-' || md5(random()::text), md5(random()::text), :order_id, now()) ON CONFLICT (store_id, key) DO NOTHING RETURNING id;
 SELECT weekday, opens_minute, closes_minute, NULL::date AS day FROM store_opening_hours WHERE store_id = :store_id UNION ALL SELECT NULL, NULL, NULL, day FROM store_closures WHERE store_id = :store_id;
 SELECT * FROM items LEFT JOIN option_groups ON option_groups.item_id = items.id LEFT JOIN options ON options.group_id = option_groups.id WHERE items.store_id = :store_id AND items.id IN (:item_a, :item_b) ORDER BY option_groups.position, options.position;

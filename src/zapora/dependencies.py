@@ -101,7 +101,8 @@ async def get_current_user(
 
     A route marked ``@reads_only`` gets the account from the process's account cache (see
     ``zapora.auth.user_cache``), shared and read-only. Any other route gets it loaded in
-    its own session, where it may change it.
+    its own session, where it may change it; under ``/stores/{store_id}`` the same statement
+    reads the store's row into the session, for the route's own read of it.
     """
     if not token:
         raise AuthenticationError(
@@ -112,7 +113,7 @@ async def get_current_user(
     if _is_read_only(request):
         user = await _cached_user(user_cache_of(request.app), session, claims)
     else:
-        user = await get_by_id(session, User, claims.user_id)
+        user = await get_by_id(session, User, claims.user_id, also=_store_in_path(request))
     if user is None or not user.is_active:
         raise AuthenticationError(
             "The user of this token is disabled or deleted.", fix="log in again"
@@ -124,6 +125,17 @@ async def get_current_user(
             fix="log in again",
         )
     return user
+
+
+def _store_in_path(request: Request) -> tuple[type[Store], uuid.UUID] | None:
+    """Name the store of a route under ``/stores/{store_id}``, whose row it reads next."""
+    value = request.path_params.get("store_id")
+    if not isinstance(value, str):
+        return None
+    try:
+        return Store, uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 async def _cached_user(

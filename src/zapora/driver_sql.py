@@ -18,7 +18,7 @@ SQLAlchemy's. SQLAlchemy's events, and so its tracing spans, do not see these st
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
@@ -187,14 +187,15 @@ class _RowLoader:
             raise TypeError(f"{model.__name__} needs a primary key of one column")
         (self.key_column,) = mapper.primary_key
         self.columns = list(mapper.local_table.columns)
+        self.key_index = self.columns.index(self.key_column)
         self.keys = [mapper.get_property_by_column(column).key for column in self.columns]
         self.statement = DriverStatement(
             select(*self.columns).where(self.key_column == bindparam("ident"))
         )
         self._processors: WeakKeyDictionary[Dialect, list[_Processor]] = WeakKeyDictionary()
 
-    def values(self, record: asyncpg.Record, dialect: Dialect) -> dict[str, Any]:
-        """Convert a record with the column types' result processors, as SQLAlchemy would."""
+    def values(self, record: Sequence[Any], dialect: Dialect) -> dict[str, Any]:
+        """Convert a row with the column types' result processors, as SQLAlchemy would."""
         processors = self._processors.get(dialect)
         if processors is None:
             processors = self._processors[dialect] = [
@@ -222,9 +223,61 @@ def _result_processor(column_type: TypeEngine[Any], dialect: Dialect) -> _Proces
 
 
 _loaders: dict[type[Any], _RowLoader] = {}
+_pair_statements: dict[tuple[type[Any], type[Any]], DriverStatement] = {}
+# The session.info key of the rows that get_by_id read ahead for a later call.
+_READ_AHEAD = "zapora.read_ahead"
 
 
-async def get_by_id(session: AsyncSession, model: type[T], ident: Any) -> T | None:
+def _loader(model: type[Any]) -> _RowLoader:
+    loader = _loaders.get(model)
+    if loader is None:
+        loader = _loaders[model] = _RowLoader(model)
+    return loader
+
+
+def _pair_statement(
+    first: _RowLoader, second: _RowLoader, key: tuple[type[Any], type[Any]]
+) -> DriverStatement:
+    """Build the query for a row of ``first`` by key, with the row of ``second`` beside it.
+
+    The second table is joined on its own key only, so its columns are NULL when it has no
+    such row, and the query returns no row when the first table has none.
+    """
+    statement = _pair_statements.get(key)
+    if statement is None:
+        first_table = first.key_column.table
+        second_table = second.key_column.table
+        statement = _pair_statements[key] = DriverStatement(
+            select(*first.columns, *second.columns)
+            .select_from(
+                first_table.outerjoin(second_table, second.key_column == bindparam("also"))
+            )
+            .where(first.key_column == bindparam("ident"))
+        )
+    return statement
+
+
+def _held(session: AsyncSession, model: type[Any], ident: Any) -> Any:
+    """Return the session's copy of a row, current or not, or None."""
+    sync_session = session.sync_session
+    return sync_session.identity_map.get(sync_session.identity_key(model, ident))
+
+
+def _attach(session: AsyncSession, model: type[T], values: dict[str, Any]) -> T:
+    instance = model(**values)
+    # Loaded, unchanged and in the session, as if a query had returned it.
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+async def get_by_id(
+    session: AsyncSession,
+    model: type[T],
+    ident: Any,
+    *,
+    also: tuple[type[Any], Any] | None = None,
+) -> T | None:
     """Return the instance of ``model`` with primary key ``ident``, as ``Session.get`` does.
 
     On PostgreSQL the row is read through asyncpg and the instance is built from it, which
@@ -232,9 +285,12 @@ async def get_by_id(session: AsyncSession, model: type[T], ident: Any) -> T | No
     key, no eagerly loaded relationships, no constructor, validators, reconstructor or load
     events of their own, and no criteria added to their queries. ``ident`` must be of the
     key's Python type. Other databases use ``Session.get``.
+
+    ``also`` names another class and key, under the same conditions, whose row the caller
+    will need next: when the first row is read, it is read in the same statement and put in
+    the session, where the next ``get_by_id`` of it finds it without a query.
     """
-    sync_session = session.sync_session
-    found = sync_session.identity_map.get(sync_session.identity_key(model, ident))
+    found = _held(session, model, ident)
     if found is not None:
         state = inspect(found)
         if not (state.expired_attributes or state.deleted or state.was_deleted):
@@ -242,14 +298,23 @@ async def get_by_id(session: AsyncSession, model: type[T], ident: Any) -> T | No
     if found is not None or session.get_bind().dialect.name != "postgresql":
         # Session.get refreshes expired attributes and handles deleted instances.
         return await session.get(model, ident)
-    loader = _loaders.get(model)
-    if loader is None:
-        loader = _loaders[model] = _RowLoader(model)
-    rows = await loader.statement.fetch(session, {"ident": ident})
+    loader = _loader(model)
+    dialect = session.get_bind().dialect
+    if also is None or _held(session, *also) is not None:
+        rows = await loader.statement.fetch(session, {"ident": ident})
+        return _attach(session, model, loader.values(rows[0], dialect)) if rows else None
+    other_model, other_ident = also
+    other = _loader(other_model)
+    statement = _pair_statement(loader, other, (model, other_model))
+    rows = await statement.fetch(session, {"ident": ident, "also": other_ident})
     if not rows:
         return None
-    instance = model(**loader.values(rows[0], session.get_bind().dialect))
-    # Loaded, unchanged and in the session, as if a query had returned it.
-    make_transient_to_detached(instance)
-    session.add(instance)
+    width = len(loader.columns)
+    instance = _attach(session, model, loader.values(rows[0][:width], dialect))
+    other_values = rows[0][width:]
+    if other_values[other.key_index] is not None:
+        other_instance = _attach(session, other_model, other.values(other_values, dialect))
+        # The session's identity map holds unchanged instances weakly, so without a reference
+        # this one would be gone before the caller asks for it.
+        session.info.setdefault(_READ_AHEAD, []).append(other_instance)
     return instance

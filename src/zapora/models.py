@@ -6,7 +6,7 @@ from zapora.catalog.models import Category, Item, Option, OptionGroup
 from zapora.customers.models import Customer, CustomerAddress
 from zapora.db import Base
 from zapora.delivery.models import CourierState, DeliveryOffer
-from zapora.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine
+from zapora.orders.models import IdempotencyKey, Order, OrderCounter, OrderEvent, OrderLine
 from zapora.outbox.models import OutboxMessage
 from zapora.stores.models import DeliveryZone, OpeningHours, Store, StoreClosure
 from zapora.whatsapp.models import Conversation, InboundMessage
@@ -28,6 +28,7 @@ __all__ = [
     "Option",
     "OptionGroup",
     "Order",
+    "OrderCounter",
     "OrderEvent",
     "OrderLine",
     "OutboxMessage",

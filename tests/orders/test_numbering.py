@@ -17,6 +17,7 @@ from tests.factories import make_menu, make_store
 from tests.orders.builders import Shop, make_customer, pickup_body, place_customer_order
 from tests.sql_log import statements_run
 from zapora.orders import placement
+from zapora.orders.models import OrderCounter
 from zapora.stores.models import Store
 
 # A numbering that waits for a lock it can never get fails the test after this time.
@@ -25,7 +26,9 @@ WAIT_SECONDS = 20
 
 async def _last_number(session: AsyncSession, store_id: uuid.UUID) -> int:
     await session.commit()
-    number = await session.scalar(select(Store.last_order_number).where(Store.id == store_id))
+    number = await session.scalar(
+        select(OrderCounter.last_number).where(OrderCounter.store_id == store_id)
+    )
     await session.commit()
     return int(number or 0)
 
@@ -84,13 +87,13 @@ async def test_store_created_in_the_same_transaction_is_numbered(session: AsyncS
     assert await _last_number(session, store.id) == 1
 
 
-async def test_store_changed_in_the_same_transaction_is_numbered(
+async def test_counter_locked_by_own_transaction(
     session: AsyncSession, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A short lock wait keeps the test fast. The open transaction then takes the number.
     monkeypatch.setattr(placement, "NUMBERING_LOCK_TIMEOUT", "200ms")
     customer = await make_customer(session, shop.store)
-    shop.store.name = "Renamed before the order"
+    session.add(OrderCounter(store_id=shop.store.id, last_number=41))
     await session.flush()
 
     order = await asyncio.wait_for(
@@ -98,9 +101,30 @@ async def test_store_changed_in_the_same_transaction_is_numbered(
     )
     await session.commit()
 
-    assert order.number == 1
-    assert shop.store.last_order_number == 1
-    assert await _last_number(session, shop.store.id) == 1
+    assert order.number == 42
+    assert await _last_number(session, shop.store.id) == 42
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_number_ignores_locked_store(app: FastAPI, session: AsyncSession, shop: Shop) -> None:
+    store_id = shop.store.id
+    # An open transaction locks the store's row, as a staff edit of the store would.
+    await session.execute(update(Store).where(Store.id == store_id).values(name="Busy"))
+    async with app.state.session_factory() as other:
+        store = await other.get_one(Store, store_id)
+        customer = await make_customer(other, store)
+        with statements_run(app.state.engine) as statements:
+            order = await asyncio.wait_for(
+                place_customer_order(other, store, shop.menu, customer), WAIT_SECONDS
+            )
+        number = order.number
+        await other.commit()
+    await session.rollback()
+
+    assert number == 1
+    # The number came from the numbering connection, not from the order's transaction.
+    assert not [sql for sql in statements if "store_order_counters" in sql], statements
+    assert await _last_number(session, store_id) == 1
 
 
 async def test_keyed_order_is_written_without_a_savepoint(
@@ -128,8 +152,8 @@ async def test_keyed_order_is_written_without_a_savepoint(
     key_insert = inserting["idempotency_keys"][0]
     assert all(key_insert < inserting[table][0] for table in tables[1:]), statements
     # PostgreSQL takes the number on a connection of its own, SQLite in the transaction.
-    store_updates = sum(sql.startswith("UPDATE stores SET") for sql in statements)
-    assert store_updates == (0 if backend == "postgresql" else 1), statements
+    numbering = sum("INTO store_order_counters" in sql for sql in statements)
+    assert numbering == (0 if backend == "postgresql" else 1), statements
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
@@ -186,16 +210,20 @@ async def test_numbering_replaces_ended_connections(
     assert [response.status_code for response in responses] == [201] * 3
     assert [response.json()["number"] for response in responses] == [2, 3, 4]
     # No order fell back to numbering inside its own transaction.
-    assert not [sql for sql in statements if sql.startswith("UPDATE stores")], statements
+    assert not [sql for sql in statements if "store_order_counters" in sql], statements
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_numbering_connection_ended_mid_statement(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, shop: Shop
 ) -> None:
-    # The store's row stays locked, so the next order's numbering waits on it.
+    # The counter's row stays locked, so the next order's numbering waits on it.
+    session.add(OrderCounter(store_id=shop.store.id, last_number=0))
+    await session.commit()
     await session.execute(
-        update(Store).where(Store.id == shop.store.id).values(name=shop.store.name)
+        update(OrderCounter)
+        .where(OrderCounter.store_id == shop.store.id)
+        .values(last_number=OrderCounter.last_number)
     )
     placing = asyncio.create_task(
         client.post(shop.orders_url, json=pickup_body(shop.menu), headers=shop.headers)

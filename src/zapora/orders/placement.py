@@ -12,10 +12,11 @@ from weakref import WeakKeyDictionary
 
 import asyncpg
 import structlog
-from sqlalchemy import Engine, Update, bindparam, event, update
+from sqlalchemy import Engine, Insert, bindparam, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.orm.attributes import set_committed_value
 
 from zapora.audit.service import AUDIT_LOG, Actor, entry_row
 from zapora.db import discard_closed_connections, utcnow
@@ -28,6 +29,7 @@ from zapora.orders.models import (
     ActorType,
     Fulfilment,
     Order,
+    OrderCounter,
     OrderSource,
     OrderStatus,
     PaymentMethod,
@@ -267,7 +269,7 @@ def _first_event_row(
 
 
 # On PostgreSQL each order number is taken by an UPDATE committed on a connection of its own,
-# so the store's row stays locked for that statement only, not until the order commits.
+# so the counter's row stays locked for that statement only, not until the order commits.
 #
 # Those commits skip the wait for the disk (synchronous_commit off). This is safe because
 # the order is written after its number was committed, and the order's own commit flushes
@@ -288,9 +290,9 @@ def _first_event_row(
 NUMBERING_POOL_SIZE = 8
 NUMBERING_MAX_OVERFLOW = 0
 NUMBERING_POOL_TIMEOUT_SECONDS = 5
-# A numbering UPDATE that waits longer than this for the store's row gives up, and the
+# A numbering UPDATE that waits longer than this for the counter's row gives up, and the
 # order's own transaction takes the number instead. This happens when that transaction
-# has itself changed the store's row, which a separate connection would wait for forever.
+# has itself taken a number, whose row lock a separate connection would wait for forever.
 NUMBERING_LOCK_TIMEOUT = "2s"
 
 _numbering_engines: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
@@ -328,45 +330,41 @@ def _numbering_engine(engine: Engine) -> AsyncEngine:
     return numbering
 
 
-def _number_statement() -> Update:
-    return (
-        update(Store)
-        .where(Store.id == bindparam("store_id"))
-        .values(last_order_number=Store.last_order_number + 1)
-        .returning(Store.last_order_number)
-        # The caller sets the loaded store's counter from the returned value.
-        .execution_options(synchronize_session=False)
-    )
+def _number_statement(dialect_name: str) -> Insert:
+    """Build the statement that takes a store's next number, creating its counter at 1."""
+    insert = sqlite_insert if dialect_name == "sqlite" else postgresql_insert
+    statement = insert(OrderCounter).values(store_id=bindparam("store_id"), last_number=1)
+    return statement.on_conflict_do_update(
+        index_elements=[OrderCounter.store_id],
+        set_={"last_number": OrderCounter.last_number + 1},
+    ).returning(OrderCounter.last_number)
 
 
-_NEXT_NUMBER = _number_statement()
-_NEXT_NUMBER_DRIVER = DriverStatement(_NEXT_NUMBER)
+_NEXT_NUMBER = {name: _number_statement(name) for name in ("postgresql", "sqlite")}
+_NEXT_NUMBER_DRIVER = DriverStatement(_NEXT_NUMBER["postgresql"])
 
 
 async def _number_in_own_transaction(engine: Engine, store_id: uuid.UUID) -> int | None:
     """Take the number on a numbering connection, or return None when that fails."""
-    # The store's updated_at is a Python-side default on update, which the driver skips.
-    values = {"store_id": store_id, "updated_at": utcnow()}
     try:
         async with _numbering_engine(engine).connect() as connection:
-            number = await _NEXT_NUMBER_DRIVER.fetchval(connection, values)
+            number = await _NEXT_NUMBER_DRIVER.fetchval(connection, {"store_id": store_id})
     except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-        # A lock wait that timed out, a lost connection or a full pool. A number taken just
-        # before the connection was lost stays unused, which leaves a gap.
+        # A lock wait that timed out, a lost connection, a full pool, or a store that the
+        # caller created and has not committed yet. A number taken just before the
+        # connection was lost stays unused, which leaves a gap.
         logger.warning("order.numbering_fallback", store_id=str(store_id), error=type(exc).__name__)
         return None
-    # No row means the caller created the store and has not committed it yet, so no other
-    # transaction can number orders for it.
-    return None if number is None else int(number)
+    return int(number)
 
 
 async def next_order_number(session: AsyncSession, store: Store) -> int:
     """Take the store's next order number.
 
     On PostgreSQL it is committed on a connection of its own (see above). SQLite runs one
-    writing transaction at a time, so there, and whenever the separate connection cannot
-    be used, the UPDATE runs in the caller's transaction and its row lock lasts until that
-    transaction ends.
+    writing transaction at a time, so there, and whenever the separate connection cannot be
+    used, the number is taken in the caller's transaction and the counter's row lock lasts
+    until that transaction ends. A store's first order creates its counter.
     """
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
@@ -374,11 +372,7 @@ async def next_order_number(session: AsyncSession, store: Store) -> int:
     if engine.dialect.name == "postgresql":
         number = await _number_in_own_transaction(engine, store.id)
     if number is None:
-        number = await session.scalar(_NEXT_NUMBER, {"store_id": store.id})
-        if number is None:
-            raise LookupError(f"store {store.id} not found while numbering an order")
-    # Keep the loaded store in step with the counter without reading it again.
-    set_committed_value(store, "last_order_number", int(number))
+        number = await session.scalar(_NEXT_NUMBER[engine.dialect.name], {"store_id": store.id})
     return int(number)
 
 
