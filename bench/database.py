@@ -92,6 +92,7 @@ async def _clone_stores(connection: asyncpg.Connection, demo_id: object) -> None
         "slug": f"'{OTHER_STORE_PREFIX}' || lpad(n::text, 3, '0')",
         "name": "'Bench store ' || n",
         "whatsapp_phone_number_id": "'2000000' || lpad(n::text, 8, '0')",
+        "last_order_number": "0",
     }
     targets = ", ".join(f'"{column}"' for column in columns)
     values = ", ".join(overrides.get(column, f's."{column}"') for column in columns)
@@ -156,3 +157,25 @@ async def _seed_outbox_customers(
         OUTBOX_WA_PREFIX,
         count,
     )
+
+
+async def autovacuum_is_on(config: BenchConfig) -> bool:
+    """Return whether the server runs autovacuum."""
+    connection = await asyncpg.connect(config.dsn)
+    try:
+        return bool(await connection.fetchval("SELECT current_setting('autovacuum')::boolean"))
+    finally:
+        await connection.close()
+
+
+async def vacuum(config: BenchConfig) -> None:
+    """Vacuum and analyze the benchmark database.
+
+    Without it, the row versions that one scenario's updates leave behind slow down the
+    next, and on a server without autovacuum they pile up for the whole benchmark.
+    """
+    connection = await asyncpg.connect(config.dsn)
+    try:
+        await connection.execute("VACUUM (ANALYZE)")
+    finally:
+        await connection.close()

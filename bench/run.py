@@ -100,6 +100,8 @@ class Bench:
 
     def measure(self, name: str, description: str, run: scenarios.RunFunction) -> None:
         print(f"{name}: {description}", flush=True)
+        # Each scenario starts from a vacuumed database, as pgbench's own runs do.
+        asyncio.run(database.vacuum(self.config))
         measurement = Measurement(name, description)
         self.measurements[name] = measurement
         scenarios.repeat(self.config, measurement, run)
@@ -113,6 +115,13 @@ def prepare_database(bench: Bench) -> None:
     if added:
         bench.notes.append(f"Seeded {added} orders with generate_series in {seconds:.0f} s.")
     clear_redis_keys(config.redis_url)
+    if not asyncio.run(database.autovacuum_is_on(config)):
+        bench.notes.append(
+            "This PostgreSQL server runs without autovacuum, so the benchmark vacuums the "
+            "database before each scenario."
+        )
+    else:
+        bench.notes.append("The benchmark vacuums the database before each scenario.")
 
 
 def run_http_scenarios(bench: Bench, zapora: Server, fixture: scenarios.Fixture) -> None:

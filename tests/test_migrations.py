@@ -94,7 +94,19 @@ async def _execute(url: str, sql: str, **values: uuid.UUID) -> list[tuple[object
         await engine.dispose()
 
 
-def _migrate_counter(url: str) -> None:
+# How the release before revision 0008 numbered an order, and how later ones do.
+OLD_NUMBERING = (
+    "UPDATE stores SET last_order_number = last_order_number + 1 WHERE id = :id "
+    "RETURNING last_order_number"
+)
+NEW_NUMBERING = (
+    "INSERT INTO store_order_counters (store_id, last_number) VALUES (:id, 1) "
+    "ON CONFLICT (store_id) DO UPDATE SET last_number = store_order_counters.last_number + 1 "
+    "RETURNING last_number"
+)
+
+
+def _migrate_counter(url: str, numbering: list[str]) -> None:
     config = alembic_config(url)
     command.upgrade(config, "0007")
     store_id = uuid.uuid4()
@@ -102,15 +114,20 @@ def _migrate_counter(url: str) -> None:
 
     command.upgrade(config, "0008")
     moved = asyncio.run(_execute(url, "SELECT store_id, last_number FROM store_order_counters"))
+    numbers = [asyncio.run(_execute(url, sql, id=store_id))[0][0] for sql in numbering]
     command.downgrade(config, "0007")
     restored = asyncio.run(_execute(url, "SELECT id, last_order_number FROM stores"))
 
     assert [(uuid.UUID(str(key)), number) for key, number in moved] == [(store_id, 7)]
-    assert [(uuid.UUID(str(key)), number) for key, number in restored] == [(store_id, 7)]
+    # Both releases take numbers from one sequence while a rolling update runs them side by side.
+    assert numbers == list(range(8, 8 + len(numbering)))
+    assert [(uuid.UUID(str(key)), number) for key, number in restored] == [
+        (store_id, 7 + len(numbering))
+    ]
 
 
 def test_order_counter_moves_on_sqlite(tmp_path):
-    _migrate_counter(f"sqlite+aiosqlite:///{tmp_path / 'counter.db'}")
+    _migrate_counter(f"sqlite+aiosqlite:///{tmp_path / 'counter.db'}", [NEW_NUMBERING])
 
 
 def test_order_counter_moves_on_postgres():
@@ -120,6 +137,6 @@ def test_order_counter_moves_on_postgres():
     except (OSError, asyncpg.PostgresError) as exc:
         _unavailable(f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable: {exc}")
     try:
-        _migrate_counter(_postgres_url(name))
+        _migrate_counter(_postgres_url(name), [OLD_NUMBERING, NEW_NUMBERING, OLD_NUMBERING])
     finally:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
