@@ -100,7 +100,7 @@ class Bench:
 
     def measure(self, name: str, description: str, run: scenarios.RunFunction) -> None:
         print(f"{name}: {description}", flush=True)
-        # Each scenario starts from a vacuumed database, as pgbench's own runs do.
+        # Each scenario starts from a vacuumed database, whatever the one before it left.
         asyncio.run(database.vacuum(self.config))
         measurement = Measurement(name, description)
         self.measurements[name] = measurement

@@ -101,8 +101,8 @@ async def get_current_user(
 
     A route marked ``@reads_only`` gets the account from the process's account cache (see
     ``zapora.auth.user_cache``), shared and read-only. Any other route gets it loaded in
-    its own session, where it may change it; under ``/stores/{store_id}`` the same statement
-    reads the store's row into the session, for the route's own read of it.
+    its own session, where it may change it. On PostgreSQL, under ``/stores/{store_id}``, the
+    same statement reads the store's row into the session for the route's own read of it.
     """
     if not token:
         raise AuthenticationError(

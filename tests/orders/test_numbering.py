@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.testing import capture_logs
 
 from tests.factories import make_menu, make_store
 from tests.orders.builders import Shop, make_customer, pickup_body, place_customer_order
@@ -87,6 +88,33 @@ async def test_store_created_in_the_same_transaction_is_numbered(session: AsyncS
     assert await _last_number(session, store.id) == 1
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_new_store_numbers_in_its_transaction(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long enough that a numbering connection waiting on the counter's row would show.
+    monkeypatch.setattr(placement, "NUMBERING_LOCK_TIMEOUT", "30s")
+    store = await make_store(session, minimum_order=0)
+    menu = await make_menu(session, store)
+    customer = await make_customer(session, store)
+
+    with capture_logs() as logs:
+        numbers = [
+            (
+                await asyncio.wait_for(
+                    place_customer_order(session, store, menu, customer), WAIT_SECONDS
+                )
+            ).number
+            for _ in range(3)
+        ]
+    await session.commit()
+
+    assert numbers == [1, 2, 3]
+    # Only the first number tried the numbering connection, which cannot see the new store.
+    fallbacks = [entry for entry in logs if entry["event"] == "order.numbering_fallback"]
+    assert len(fallbacks) == 1, fallbacks
+
+
 async def test_counter_locked_by_own_transaction(
     session: AsyncSession, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,7 +136,7 @@ async def test_counter_locked_by_own_transaction(
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_number_ignores_locked_store(app: FastAPI, session: AsyncSession, shop: Shop) -> None:
     store_id = shop.store.id
-    # An open transaction locks the store's row, as a staff edit of the store would.
+    # An open transaction locks the store's row, as a change of the store's name would.
     await session.execute(update(Store).where(Store.id == store_id).values(name="Busy"))
     async with app.state.session_factory() as other:
         store = await other.get_one(Store, store_id)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import SessionTransaction
 
 from zapora.audit.service import AUDIT_LOG, Actor, entry_row
 from zapora.db import discard_closed_connections, utcnow
@@ -268,7 +269,7 @@ def _first_event_row(
     }
 
 
-# On PostgreSQL each order number is taken by an UPDATE committed on a connection of its own,
+# On PostgreSQL each order number is taken by an upsert committed on a connection of its own,
 # so the counter's row stays locked for that statement only, not until the order commits.
 #
 # Those commits skip the wait for the disk (synchronous_commit off). This is safe because
@@ -290,12 +291,19 @@ def _first_event_row(
 NUMBERING_POOL_SIZE = 8
 NUMBERING_MAX_OVERFLOW = 0
 NUMBERING_POOL_TIMEOUT_SECONDS = 5
-# A numbering UPDATE that waits longer than this for the counter's row gives up, and the
-# order's own transaction takes the number instead. This happens when that transaction
-# has itself taken a number, whose row lock a separate connection would wait for forever.
+# A numbering statement that waits longer than this for a lock gives up, and the order's
+# own transaction takes the number instead. A store's first number inserts its counter,
+# whose foreign key check waits while another transaction has locked the store's row FOR UPDATE.
+# The order's own transaction may also hold the counter's row, which a separate connection
+# would wait for forever.
 NUMBERING_LOCK_TIMEOUT = "2s"
 
 _numbering_engines: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
+# The stores whose counter row a transaction has locked by numbering in itself. Its later
+# numbers for them are taken in it too, since a separate connection would wait for the lock.
+_numbered_in_transaction: WeakKeyDictionary[SessionTransaction, set[uuid.UUID]] = (
+    WeakKeyDictionary()
+)
 
 
 def _dispose_numbering_engine(engine: Engine) -> None:
@@ -369,10 +377,15 @@ async def next_order_number(session: AsyncSession, store: Store) -> int:
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     number: int | None = None
-    if engine.dialect.name == "postgresql":
+    transaction = session.sync_session.get_transaction()
+    locked_here = _numbered_in_transaction.get(transaction, set()) if transaction else set()
+    if engine.dialect.name == "postgresql" and store.id not in locked_here:
         number = await _number_in_own_transaction(engine, store.id)
     if number is None:
         number = await session.scalar(_NEXT_NUMBER[engine.dialect.name], {"store_id": store.id})
+        transaction = session.sync_session.get_transaction()
+        if transaction is not None:
+            _numbered_in_transaction.setdefault(transaction, set()).add(store.id)
     return int(number)
 
 

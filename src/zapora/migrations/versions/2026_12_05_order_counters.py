@@ -13,6 +13,8 @@ from store_order_counters, which nothing else reads.
 The old column stays for one release, because during a rolling update the previous
 release still numbers orders with an UPDATE of it. On PostgreSQL a trigger takes such a
 number from the new counter instead, so both releases hand out one sequence per store.
+SQLite serves from one process, which runs a single release. The release that drops the
+column must drop the trigger and its function first.
 """
 
 from collections.abc import Sequence
@@ -67,6 +69,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        # No number may be taken between the copy below and the end of this transaction.
+        op.execute("LOCK TABLE stores, store_order_counters IN ACCESS EXCLUSIVE MODE")
         op.execute("DROP TRIGGER stores_number_from_counter ON stores")
         op.execute("DROP FUNCTION zapora_number_from_counter()")
     op.execute(
