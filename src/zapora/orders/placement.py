@@ -292,10 +292,10 @@ NUMBERING_POOL_SIZE = 8
 NUMBERING_MAX_OVERFLOW = 0
 NUMBERING_POOL_TIMEOUT_SECONDS = 5
 # A numbering statement that waits longer than this for a lock gives up, and the order's
-# own transaction takes the number instead. A store's first number inserts its counter,
-# whose foreign key check waits while another transaction has locked the store's row FOR UPDATE.
-# The order's own transaction may also hold the counter's row, which a separate connection
-# would wait for forever.
+# own transaction takes the number instead. A store's first number inserts its counter, and
+# the foreign key check waits while another transaction has locked the store's row FOR
+# UPDATE. The order's own transaction may also hold the counter's row, which a separate
+# connection would wait for forever.
 NUMBERING_LOCK_TIMEOUT = "2s"
 
 _numbering_engines: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
