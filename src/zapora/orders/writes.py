@@ -14,8 +14,9 @@ from typing import Any, cast
 from sqlalchemy import BindParameter, Insert, Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from zapora.driver_sql import DriverStatement
+from zapora.driver_sql import DriverStatement, loaded_instance
 from zapora.orders.models import Order, OrderEvent, OrderLine
 
 Row = tuple[Table, Mapping[str, Any]]
@@ -104,12 +105,15 @@ async def write_order(
             *more_rows,
         ],
     )
-    order = Order(
-        **_with_every_column(ORDERS, order_row),
-        lines=[OrderLine(**_with_every_column(ORDER_LINES, row)) for row in line_rows],
-        events=[OrderEvent(**_with_every_column(ORDER_EVENTS, event_row))],
-    )
-    for instance in (order, *order.lines, *order.events):
+    order = loaded_instance(Order, _with_every_column(ORDERS, order_row))
+    lines = [loaded_instance(OrderLine, _with_every_column(ORDER_LINES, row)) for row in line_rows]
+    event = loaded_instance(OrderEvent, _with_every_column(ORDER_EVENTS, event_row))
+    set_committed_value(order, "lines", lines)
+    set_committed_value(order, "events", [event])
+    for child in (*lines, event):
+        set_committed_value(child, "order", order)
+    for instance in (order, *lines, event):
         make_transient_to_detached(instance)
+    # Adding the order adds its lines and event along the loaded relationships.
     session.add(order)
     return order
