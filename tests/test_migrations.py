@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -35,20 +37,26 @@ def test_sqlite_upgrade_from_empty(tmp_path):
     assert asyncio.run(current_revision(url)) == head_revision()
 
 
-def test_postgres_upgrade_from_empty():
+@contextlib.contextmanager
+def _scratch_postgres() -> Iterator[str]:
+    """Yield the URL of an empty PostgreSQL database, dropped afterwards."""
     name = f"zapora_mig_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
         _unavailable(f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable: {exc}")
-    url = _postgres_url(name)
     try:
+        yield _postgres_url(name)
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_postgres_upgrade_from_empty():
+    with _scratch_postgres() as url:
         upgrade_to_head(url)
         tables = asyncio.run(_table_names(url))
         assert set(Base.metadata.tables) <= tables
         assert asyncio.run(current_revision(url)) == head_revision()
-    finally:
-        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.mark.parametrize("table", sorted(Base.metadata.tables))
@@ -131,12 +139,5 @@ def test_order_counter_moves_on_sqlite(tmp_path):
 
 
 def test_order_counter_moves_on_postgres():
-    name = f"zapora_mig_{uuid.uuid4().hex[:10]}"
-    try:
-        asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        _unavailable(f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable: {exc}")
-    try:
-        _migrate_counter(_postgres_url(name), [OLD_NUMBERING, NEW_NUMBERING, OLD_NUMBERING])
-    finally:
-        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with _scratch_postgres() as url:
+        _migrate_counter(url, [OLD_NUMBERING, NEW_NUMBERING, OLD_NUMBERING])

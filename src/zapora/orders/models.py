@@ -194,7 +194,7 @@ class IdempotencyKey(UUIDPrimaryKey, Base):
 class OrderCounter(Base):
     """The last order number a store handed out.
 
-    A row of its own, not a column of ``stores``: every order bumps it, and each update
+    A row of its own, not a column of ``stores``: every order increments it, and each update
     leaves a dead row version behind until vacuum. On the store's row those versions slowed
     every read of the store, the foreign key checks of each order's rows among them.
     """

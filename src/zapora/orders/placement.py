@@ -299,8 +299,8 @@ NUMBERING_POOL_TIMEOUT_SECONDS = 5
 NUMBERING_LOCK_TIMEOUT = "2s"
 
 _numbering_engines: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
-# The stores whose counter row a transaction has locked by numbering in itself. Its later
-# numbers for them are taken in it too, since a separate connection would wait for the lock.
+# Per transaction, the stores whose counter row it locked by taking a number itself. Later
+# numbers for those stores are taken in it too, because a separate connection would wait.
 _numbered_in_transaction: WeakKeyDictionary[SessionTransaction, set[uuid.UUID]] = (
     WeakKeyDictionary()
 )
@@ -376,13 +376,16 @@ async def next_order_number(session: AsyncSession, store: Store) -> int:
     """
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    number: int | None = None
     transaction = session.sync_session.get_transaction()
-    locked_here = _numbered_in_transaction.get(transaction, set()) if transaction else set()
-    if engine.dialect.name == "postgresql" and store.id not in locked_here:
+    locked_here = transaction is not None and store.id in _numbered_in_transaction.get(
+        transaction, ()
+    )
+    number: int | None = None
+    if engine.dialect.name == "postgresql" and not locked_here:
         number = await _number_in_own_transaction(engine, store.id)
     if number is None:
         number = await session.scalar(_NEXT_NUMBER[engine.dialect.name], {"store_id": store.id})
+        # The statement began a transaction if none was open.
         transaction = session.sync_session.get_transaction()
         if transaction is not None:
             _numbered_in_transaction.setdefault(transaction, set()).add(store.id)
